@@ -1,0 +1,39 @@
+"""SiteSync as a server addon."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter
+
+from server_addon.addon import ServerAddon
+from server_addon.settings_store import merge
+from server_addon.sitesync import tables
+from server_addon.sitesync.api import events, pause, state, work
+from server_addon.sitesync.config import ADDON_NAME
+from server_addon.sitesync.settings import LocalSetting, SiteSyncSettings
+from sitesync_addon.version import __version__
+
+
+class SiteSyncServerAddon(ServerAddon):
+    name = ADDON_NAME
+    version = __version__
+    settings_model = SiteSyncSettings
+    site_settings_model = LocalSetting
+    metadata = tables.metadata
+    migrations = Path(__file__).parent / "migrations"
+
+    def routers(self) -> list[APIRouter]:
+        # Fixed paths first, so "/events" never reads as a project called "events".
+        return [events.router, pause.router, state.router, work.router]
+
+    def resolve_settings(self, studio: dict, project: dict | None, site: dict | None) -> dict:
+        resolved = SiteSyncSettings.model_validate(merge(studio, project or {}))
+        local = LocalSetting.model_validate(site or {})
+        return resolved.model_dump(mode="json") | {"local_setting": local.model_dump(mode="json")}
+
+    def on_settings_saved(self, app_state: Any, project: str | None) -> None:
+        from server_addon.sitesync import events as event_store
+
+        with app_state.db.write() as conn:
+            event_store.publish(conn, kind="settings", project=project)

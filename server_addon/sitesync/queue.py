@@ -1,0 +1,158 @@
+"""The work queue: claims hand out files under a lease; reports record what happened.
+
+A file can be claimed for a site pair when its target side is QUEUED (or IN_PROGRESS with an
+expired lease), not paused, past its retry backoff, and its source side is OK. PostgreSQL
+claims with ``FOR UPDATE SKIP LOCKED`` so concurrent claimers never wait on or share a file;
+SQLite serialises writers, which gives the same guarantee.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import Connection, and_, or_, select, tuple_, update
+from sqlalchemy.orm import aliased
+
+from server_addon.db.tables import files
+from server_addon.sitesync import pauses
+from server_addon.sitesync.state import (FileUpdate, file_update_values, file_values,
+                                         refresh_aggregates)
+from server_addon.sitesync.tables import file_states
+from sitesync_addon.status import SiteSyncStatus
+
+
+@dataclass(frozen=True)
+class Report:
+    representation_id: uuid.UUID
+    file_id: uuid.UUID
+    site: str
+    outcome: Literal["progress", "done", "error", "release"]
+    progress: float | None = None
+    size: int | None = None
+    error: str | None = None
+    retry_after: float = 0.0
+
+
+def _candidates(conn: Connection, *, project_id: uuid.UUID, target: str, source: str,
+                limit: int, now: float) -> list:
+    target_row = file_states
+    source_row = aliased(file_states)
+    query = (
+        select(target_row.c.representation_id, target_row.c.file_id, target_row.c.priority,
+               target_row.c.queued_at, target_row.c.retries, files.c.path, files.c.size,
+               files.c.hash)
+        .join(source_row, and_(source_row.c.representation_id == target_row.c.representation_id,
+                               source_row.c.file_id == target_row.c.file_id,
+                               source_row.c.site == source,
+                               source_row.c.status == SiteSyncStatus.OK))
+        .join(files, and_(files.c.representation_id == target_row.c.representation_id,
+                          files.c.id == target_row.c.file_id))
+        .where(target_row.c.project_id == project_id, target_row.c.site == target,
+               target_row.c.status.in_([SiteSyncStatus.IN_PROGRESS, SiteSyncStatus.QUEUED]),
+               target_row.c.paused.is_(False),
+               or_(target_row.c.lease_expires_at.is_(None),
+                   target_row.c.lease_expires_at < now),
+               target_row.c.available_at <= now)
+        .order_by(target_row.c.priority.desc(), target_row.c.queued_at)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=target_row, skip_locked=True)
+    return list(conn.execute(query))
+
+
+def claim(conn: Connection, *, project_id: uuid.UUID, local_site: str, remote_site: str,
+          worker_id: str, limit: int, lease_seconds: float) -> list[dict]:
+    """Lease up to ``limit`` files to move between the two sites, most urgent first."""
+    if local_site == remote_site:
+        return []
+    if pauses.is_server_paused(conn) or pauses.is_project_paused(conn, project_id=project_id):
+        return []
+    now = time.time()
+    found = []
+    for target, source, direction in ((local_site, remote_site, "download"),
+                                      (remote_site, local_site, "upload")):
+        for row in _candidates(conn, project_id=project_id, target=target, source=source,
+                               limit=limit, now=now):
+            found.append((row, target, source, direction))
+    found.sort(key=lambda item: (-item[0].priority, item[0].queued_at))
+    found = found[:limit]
+    if not found:
+        return []
+    expires = now + lease_seconds
+    for target in {item[1] for item in found}:
+        keys = [(item[0].representation_id, item[0].file_id) for item in found
+                if item[1] == target]
+        conn.execute(update(file_states).where(
+            file_states.c.site == target,
+            tuple_(file_states.c.representation_id, file_states.c.file_id).in_(keys))
+            .values(status=SiteSyncStatus.IN_PROGRESS, lease_owner=worker_id,
+                    lease_expires_at=expires, updated_at=now))
+    refresh_aggregates(conn, {(item[0].representation_id, item[1]) for item in found}, now)
+    return [{"representation_id": row.representation_id, "file_id": row.file_id,
+             "path": row.path, "size": row.size, "hash": row.hash, "source_site": source,
+             "target_site": target, "direction": direction, "priority": row.priority,
+             "retries": row.retries, "lease_expires_at": expires}
+            for row, target, source, direction in found]
+
+
+def report(conn: Connection, *, project_id: uuid.UUID, worker_id: str,
+           reports: list[Report], retry_cnt: int, lease_seconds: float) -> list[dict]:
+    """Record progress, success, failure or release of claimed files; one result per report.
+
+    Only the current lease holder may report: a worker whose lease expired and whose file
+    went to another worker gets ``accepted: false`` and must drop its copy.
+    """
+    now = time.time()
+    keys = {(r.representation_id, r.site, r.file_id) for r in reports}
+    rows = {}
+    if keys:
+        query = select(file_states, files.c.size.label("full_size")).join(files, and_(
+            files.c.representation_id == file_states.c.representation_id,
+            files.c.id == file_states.c.file_id)).where(
+            file_states.c.project_id == project_id,
+            tuple_(file_states.c.representation_id, file_states.c.site,
+                   file_states.c.file_id).in_(list(keys)))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update(of=file_states)
+        rows = {(r.representation_id, r.site, r.file_id): r for r in conn.execute(query)}
+    results, touched = [], set()
+    for item in reports:
+        key = (item.representation_id, item.site, item.file_id)
+        row = rows.get(key)
+        if row is None:
+            results.append({"accepted": False, "detail": "No such file state."})
+            continue
+        if row.lease_owner != worker_id:
+            results.append({"accepted": False,
+                            "detail": "The lease is not yours (it expired or was reset)."})
+            continue
+        values = _report_values(row, item, retry_cnt, lease_seconds, now)
+        conn.execute(update(file_states).where(
+            file_states.c.representation_id == item.representation_id,
+            file_states.c.site == item.site, file_states.c.file_id == item.file_id)
+            .values(values))
+        touched.add((item.representation_id, item.site))
+        results.append({"accepted": True, "detail": None, "status": values.get("status",
+                                                                               row.status)})
+    refresh_aggregates(conn, touched, now)
+    return results
+
+
+def _report_values(row, item: Report, retry_cnt: int, lease_seconds: float,  # type: ignore[no-untyped-def]
+                   now: float) -> dict:
+    if item.outcome == "done":
+        return file_values(SiteSyncStatus.OK, row.full_size, now)
+    if item.outcome == "release":
+        return {"status": SiteSyncStatus.QUEUED, "lease_owner": None, "lease_expires_at": None,
+                "updated_at": now}
+    if item.outcome == "error":
+        update_ = FileUpdate(item.file_id, error=item.error or "transfer failed",
+                             retry_after=item.retry_after)
+        return file_update_values(row, update_, row.full_size, retry_cnt, now)
+    progress = min(max(item.progress or 0.0, 0.0), 1.0)
+    size = item.size if item.size is not None else int(row.full_size * progress)
+    return {"status": SiteSyncStatus.IN_PROGRESS, "progress": progress, "size": size,
+            "updated_at": now, "lease_expires_at": now + lease_seconds}

@@ -1,0 +1,184 @@
+"""Request and response models of SiteSync's endpoints (camelCase on the wire)."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import Field, StringConstraints
+
+from server_addon.api.schemas import ApiModel, ApiRequest
+from sitesync_addon.status import SiteSyncStatus
+
+SiteName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$", min_length=1,
+                                            max_length=255)]
+WorkerId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+Priority = Annotated[int, Field(ge=1, le=1000)]
+MAX_PAGE_LENGTH = 1000
+
+
+class SideStatus(ApiModel):
+    status: SiteSyncStatus
+    size: int
+    total_size: int
+    progress: float
+    timestamp: float | None
+    message: str | None
+    retries: int
+    paused: bool
+
+
+class FileStateItem(ApiModel):
+    id: UUID
+    path: str
+    size: int
+    hash: str | None
+    local_status: SideStatus
+    remote_status: SideStatus
+
+
+class StateItem(ApiModel):
+    folder: str
+    product: str
+    version: int
+    version_id: UUID
+    representation: str
+    representation_id: UUID
+    file_count: int
+    size: int
+    priority: int
+    local_status: SideStatus
+    remote_status: SideStatus
+    files: list[FileStateItem]
+
+
+class StatePage(ApiModel):
+    total: int = Field(description="How many representations match, over all pages.")
+    page: int
+    page_length: int
+    representations: list[StateItem]
+
+
+class FileChange(ApiRequest):
+    id: UUID
+    status: SiteSyncStatus | None = None
+    progress: float | None = Field(None, ge=0, le=1, description="Sets IN_PROGRESS.")
+    size: int | None = Field(None, ge=0, le=2**62)
+    error: Annotated[str, StringConstraints(max_length=4000)] | None = Field(
+        None, description="Adds a retry; FAILED once retries reach retry_cnt.")
+    retry_after: float = Field(0, ge=0, le=86_400, description="Backoff before a retry.")
+    paused: bool | None = None
+
+
+class SiteStateChange(ApiRequest):
+    status: SiteSyncStatus | None = Field(None, description="Set for every file.")
+    priority: Priority | None = None
+    paused: bool | None = None
+    files: list[FileChange] = Field(default_factory=list, max_length=100_000)
+
+
+class StampItem(ApiRequest):
+    representation_id: UUID
+    site_name: SiteName
+    status: SiteSyncStatus = SiteSyncStatus.QUEUED
+    priority: Priority | None = None
+    reset: bool = Field(False, description="Re-queue a site that exists already.")
+
+
+class BulkStamp(ApiRequest):
+    items: list[StampItem] = Field(min_length=1, max_length=100_000)
+
+
+class FileSiteState(ApiModel):
+    id: UUID
+    status: SiteSyncStatus
+    size: int
+    progress: float
+    retries: int
+    message: str | None
+    paused: bool
+    timestamp: float
+
+
+class SiteState(ApiModel):
+    name: str
+    priority: int
+    status: SiteSyncStatus
+    paused: bool
+    created_at: float
+    updated_at: float
+    files: list[FileSiteState]
+
+
+class RepresentationSites(ApiModel):
+    representation_id: UUID
+    sites: list[SiteState]
+
+
+class ClaimRequest(ApiRequest):
+    local_site: SiteName
+    remote_site: SiteName
+    worker_id: WorkerId
+    limit: int = Field(100, ge=1, le=1000)
+    lease_seconds: float = Field(300, ge=1, le=86_400)
+
+
+class WorkItem(ApiModel):
+    representation_id: UUID
+    file_id: UUID
+    path: str
+    size: int
+    hash: str | None
+    source_site: str
+    target_site: str
+    direction: Literal["download", "upload"]
+    priority: int
+    retries: int
+    lease_expires_at: float
+
+
+class ReportItem(ApiRequest):
+    representation_id: UUID
+    file_id: UUID
+    site: SiteName = Field(description="The target site of the claimed file.")
+    outcome: Literal["progress", "done", "error", "release"]
+    progress: float | None = Field(None, ge=0, le=1)
+    size: int | None = Field(None, ge=0, le=2**62)
+    error: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    retry_after: float = Field(0, ge=0, le=86_400)
+
+
+class ReportRequest(ApiRequest):
+    worker_id: WorkerId
+    lease_seconds: float = Field(300, ge=1, le=86_400)
+    reports: list[ReportItem] = Field(max_length=10_000)
+
+
+class ReportResult(ApiModel):
+    accepted: bool
+    detail: str | None = None
+    status: SiteSyncStatus | None = None
+
+
+class PauseState(ApiRequest):
+    paused: bool
+
+
+class EventItem(ApiModel):
+    id: int
+    kind: str
+    project: str | None
+    payload: dict
+    created_at: float
+
+
+class EventBatch(ApiModel):
+    last_id: int = Field(description="Pass as 'after' to get the next events.")
+    events: list[EventItem]
+
+
+class Params(ApiModel):
+    sites: list[str]
+    representation_names: list[str]
+    statuses: dict[str, int]
+    sort_by: list[str]
+    page_length_max: int

@@ -1,0 +1,78 @@
+"""SiteSync's own tables: sync state per representation and site, per file, pauses, events."""
+from __future__ import annotations
+
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, ForeignKey,
+                        ForeignKeyConstraint, Index, Integer, MetaData, String, Table, Text, Uuid,
+                        text)
+
+from server_addon.db import tables as host
+
+metadata = MetaData()
+
+# One row per (representation, site): the representation-level view.
+site_states = Table(
+    "sitesync_site_states", metadata,
+    Column("representation_id", Uuid,
+           ForeignKey(host.representations.c.id, ondelete="CASCADE"), primary_key=True),
+    Column("site", String(255), primary_key=True),
+    Column("project_id", Uuid, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("status", Integer, nullable=False),  # aggregated from the files, pause applied
+    Column("paused", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_sitesync_site_states_listing", "project_id", "site", "priority"),
+)
+
+# One row per (representation, site, file): what the work queue hands out.
+file_states = Table(
+    "sitesync_file_states", metadata,
+    Column("representation_id", Uuid, primary_key=True),
+    Column("site", String(255), primary_key=True),
+    Column("file_id", Uuid, primary_key=True),
+    Column("project_id", Uuid, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False, server_default=text("0")),  # bytes present
+    Column("progress", Float, nullable=False, server_default=text("0")),
+    Column("retries", Integer, nullable=False, server_default=text("0")),
+    Column("message", Text, nullable=True),
+    Column("paused", Boolean, nullable=False, server_default=text("false")),
+    Column("priority", Integer, nullable=False),  # copy of the site state's, for the queue index
+    Column("queued_at", Float, nullable=False),
+    Column("available_at", Float, nullable=False, server_default=text("0")),  # retry backoff
+    Column("updated_at", Float, nullable=False),
+    Column("lease_owner", String(255), nullable=True),
+    Column("lease_expires_at", Float, nullable=True),
+    ForeignKeyConstraint(["representation_id", "site"],
+                         [site_states.c.representation_id, site_states.c.site],
+                         ondelete="CASCADE"),
+    ForeignKeyConstraint(["representation_id", "file_id"],
+                         [host.files.c.representation_id, host.files.c.id], ondelete="CASCADE"),
+    # Serves "next work for this site": only rows that can be handed out are indexed.
+    Index("ix_sitesync_file_states_queue", "project_id", "site", text("priority DESC"),
+          "queued_at", sqlite_where=text("status IN (0, 1) AND paused = 0"),
+          postgresql_where=text("status IN (0, 1) AND NOT paused")),
+)
+
+paused_projects = Table(
+    "sitesync_paused_projects", metadata,
+    Column("project_id", Uuid, ForeignKey(host.projects.c.id, ondelete="CASCADE"),
+           primary_key=True),
+    Column("paused_at", Float, nullable=False),
+)
+
+flags = Table(
+    "sitesync_flags", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
+events = Table(
+    "sitesync_events", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("project", String(255), nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
