@@ -1,0 +1,56 @@
+"""Building blocks for server tests: a project with published representations."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tests.conftest import Api
+
+
+@dataclass
+class Published:
+    project: str
+    version_ids: list[str] = field(default_factory=list)
+    representations: list[dict] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[str]:
+        return [r["id"] for r in self.representations]
+
+
+def ok(response, status: int = 200):  # type: ignore[no-untyped-def]
+    assert response.status_code == status, (response.status_code, response.text)
+    return response.json() if response.content else None
+
+
+def make_project(api: Api, name: str = "proj", root: str = "/mnt/work") -> str:
+    ok(api.post("/api/projects", json={"name": name, "roots": {"work": {"linux": root}}}), 201)
+    return name
+
+
+def publish(api: Api, project: str, *, count: int = 1, files: int = 3, folder: str = "sh010",
+            product: str = "render", name: str = "exr", start_version: int = 1) -> Published:
+    """``count`` versions of one product, each with one representation of ``files`` files."""
+    result = Published(project)
+    folder_id = api.post(f"/api/projects/{project}/folders", json={"path": folder}).json()["id"]
+    product_id = api.post(f"/api/projects/{project}/products",
+                          json={"folderId": folder_id, "name": product}).json()["id"]
+    for number in range(start_version, start_version + count):
+        version = ok(api.post(f"/api/projects/{project}/versions",
+                              json={"productId": product_id, "version": number}), 201)
+        rep = ok(api.post(f"/api/projects/{project}/representations", json={
+            "versionId": version["id"], "name": name,
+            "files": [{"path": f"{{root[work]}}/{project}/{folder}/{product}/v{number:03d}/"
+                               f"f{i}.{name}", "size": 100 * (i + 1), "hash": f"h{i}"}
+                      for i in range(files)]}), 201)
+        result.version_ids.append(version["id"])
+        result.representations.append(rep)
+    return result
+
+
+def stamp(api: Api, project: str, rep_ids: list[str], site: str, status: int,
+          priority: int | None = None) -> None:
+    items = [{"representationId": r, "siteName": site, "status": status} for r in rep_ids]
+    if priority is not None:
+        for item in items:
+            item["priority"] = priority
+    ok(api.post(f"{{api}}/{project}/state/bulk", json={"items": items}), 204)
