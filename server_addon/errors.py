@@ -52,6 +52,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "The change conflicts with existing data."},
                             status_code=409)
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error in %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "Unexpected server error; the server log has details."},
+                            status_code=500)
+
     @app.exception_handler(OperationalError)
     async def _operational_error(_request: Request, exc: OperationalError) -> JSONResponse:
         log.error("database unavailable: %s", exc.orig)

@@ -172,3 +172,7 @@ def project_list(ctx: click.Context, as_json: bool) -> None:
     for item in found:
         table.add_row(item["name"], json.dumps(item["roots"]))
     console.print(table)
+
+
+if __name__ == "__main__":
+    main()

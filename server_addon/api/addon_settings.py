@@ -10,7 +10,7 @@ from server_addon.api.deps import AdminDep, DbDep, PrincipalDep, ProjectDep
 from server_addon.auth import Principal
 from server_addon.errors import ApiError
 
-SiteId = Annotated[str, Query(alias="siteId", pattern=r"^[A-Za-z0-9_.-]+$", max_length=255)]
+SiteId = Annotated[str | None, Query(alias="siteId", pattern=r"^[A-Za-z0-9_.-]+$", max_length=255)]
 SitePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]+$", max_length=255)]
 
 
@@ -83,7 +83,7 @@ def settings_router(addon: ServerAddon) -> APIRouter:
 
     @router.get("/{project}/resolved")
     def get_resolved_settings(project: ProjectDep, principal: PrincipalDep, db: DbDep,
-                              site_id: SiteId | None = None) -> dict[str, Any]:
+                              site_id: SiteId = None) -> dict[str, Any]:
         """The effective settings of a project, with the site-scope settings of ``siteId``."""
         with db.read() as conn:
             stored = settings_store.load(conn, addon=name, scope="project", project=project.name)
@@ -94,8 +94,8 @@ def settings_router(addon: ServerAddon) -> APIRouter:
             resolved = addon.resolve_settings(studio_data(conn), stored, site)
         if principal.sees_secrets:
             return resolved
-        return settings_store.masked(model.model_validate(resolved)) | {
-            key: value for key, value in resolved.items() if key not in model.model_fields}
+        own = {key: value for key, value in resolved.items() if key in model.model_fields}
+        return resolved | settings_store.masked(model.model_validate(own))
 
     if site_model is None:
         return router
