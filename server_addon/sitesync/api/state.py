@@ -83,7 +83,8 @@ def set_site_state(project: ProjectDep, db: DbDep, representation_id: UUID,
 
 def _publish_for(conn, project: str, changes: list[state.SiteChange],  # type: ignore[no-untyped-def]
                  reset: bool) -> None:
-    queued = any(c.status in (SiteSyncStatus.QUEUED, None) or c.reset for c in changes)
+    queued = any(c.status == SiteSyncStatus.QUEUED
+                 or any(f.status == SiteSyncStatus.QUEUED for f in c.files) for c in changes)
     if reset:
         events.publish(conn, kind="reset", project=project)
     elif queued:
