@@ -5,6 +5,7 @@ import json
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import click
@@ -172,6 +173,17 @@ def project_list(ctx: click.Context, as_json: bool) -> None:
     for item in found:
         table.add_row(item["name"], json.dumps(item["roots"]))
     console.print(table)
+
+
+@main.command()
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where the demo keeps its database and sites; default: a temp folder.")
+@friendly_errors
+def demo(workdir: Path | None) -> None:
+    """Run a self-contained demo on embedded SQLite."""
+    from sitesync_addon.demo import run_demo
+
+    run_demo(console, workdir)
 
 
 if __name__ == "__main__":
