@@ -1,0 +1,127 @@
+"""Files on disk and whole-project operations of the SiteSyncAddon contract (a mixin)."""
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sitesync_addon.providers.base import relative_path
+from sitesync_addon.sites import DEFAULT_SITE, LOCAL_PROVIDER
+from sitesync_addon.status import SiteSyncStatus
+
+if TYPE_CHECKING:
+    from sitesync_addon.server_api import ServerApi
+
+log = logging.getLogger(__name__)
+_TEMPLATE = re.compile(r"^\{root\[(?P<root>[^\]]+)\]\}/(?P<rest>.+)$")
+
+
+def template_to_site_path(file_path: str) -> str:
+    """``{root[work]}/a/b.exr`` -> ``work/a/b.exr``, the path providers take."""
+    match = _TEMPLATE.match(file_path)
+    if match is None:
+        raise ValueError(f"'{file_path}' is not a path template like '{{root[work]}}/a/b'")
+    return relative_path(f"{match['root']}/{match['rest']}")
+
+
+class FilesMixin:
+    api: ServerApi
+
+    def get_anatomy(self, project_name: str) -> dict[str, Any]:
+        """The project's path model: roots for this platform and the path template (cached)."""
+        cache = self.__dict__.setdefault("_anatomy_cache", {})
+        if project_name not in cache:
+            from sitesync_addon.platform import current_platform
+
+            roots = self.api.get(f"/api/projects/{project_name}/siteRoots",
+                                 params={"platform": current_platform()})
+            cache[project_name] = {
+                "roots": roots,
+                "templates": {"publish": "{root[work]}/{project}/{folder}/{product}/"
+                                         "v{version:03d}/{filename}"}}
+        return cache[project_name]
+
+    def get_local_file_path(self, project_name: str, site_name: str, file_path: str) -> str:
+        """The real path on this machine of a path template on a local_drive site."""
+        provider = self.provider_for(project_name, site_name)  # type: ignore[attr-defined]
+        if provider.code != LOCAL_PROVIDER:
+            raise ValueError(f"site '{site_name}' uses '{provider.code}', not a local drive")
+        return str(provider.real_path(template_to_site_path(file_path)))
+
+    def _representations(self, project_name: str) -> list[dict]:
+        return self.api.get(f"/api/projects/{project_name}/representations")
+
+    def validate_project(self, project_name: str, site_name: str,
+                         reset_missing: bool = False) -> dict[str, int]:
+        """Record files present on the site as OK; with ``reset_missing`` requeue missing ones."""
+        provider = self.provider_for(project_name, site_name)  # type: ignore[attr-defined]
+        representations = self._representations(project_name)
+        states = self._site_states(project_name, [r["id"] for r in representations],  # type: ignore[attr-defined]
+                                   [site_name])
+        counts = {"added": 0, "reset": 0}
+        for rep in representations:
+            site_state = states.get(rep["id"], {}).get(site_name)
+            recorded = site_state["files"] if site_state else {}
+            present_new, missing = [], []
+            for item in rep["files"]:
+                stat = provider.stat(template_to_site_path(item["path"]))
+                is_ok = recorded.get(item["id"], {}).get("status") == SiteSyncStatus.OK
+                if stat is not None and stat.size == item["size"] and not is_ok:
+                    present_new.append(item["id"])
+                elif stat is None and is_ok:
+                    missing.append(item["id"])
+            changes = [{"id": f, "status": int(SiteSyncStatus.OK)} for f in present_new]
+            if reset_missing:
+                changes += [{"id": f, "status": int(SiteSyncStatus.QUEUED)} for f in missing]
+                counts["reset"] += len(missing)
+            counts["added"] += len(present_new)
+            if changes:
+                self._post_state(project_name, rep["id"], site_name, {"files": changes})  # type: ignore[attr-defined]
+        log.info("validate_project %s on %s: %d files added as OK, %d requeued", project_name,
+                 site_name, counts["added"], counts["reset"])
+        return counts
+
+    def _remove_local_files(self, project_name: str, representation_ids: list[str],
+                            site_name: str) -> int:
+        """Delete this machine's copies (local_drive sites only) and folders left empty."""
+        if site_name == DEFAULT_SITE:
+            raise ValueError("files on 'studio' are never deleted by SiteSync")
+        provider = self.provider_for(project_name, site_name)  # type: ignore[attr-defined]
+        if provider.code != LOCAL_PROVIDER:
+            raise ValueError(f"site '{site_name}' is not a local drive of this machine")
+        removed = 0
+        for rep_id in representation_ids:
+            rep = self._representation(project_name, rep_id)  # type: ignore[attr-defined]
+            for item in rep["files"]:
+                path = template_to_site_path(item["path"])
+                if provider.stat(path) is not None:
+                    provider.delete(path)
+                    removed += 1
+                provider.delete_empty_folders(path)
+        return removed
+
+    def clear_project(self, project_name: str, site_name: str) -> int:
+        """Remove ``site_name`` from every representation and delete its local files."""
+        site_name = self._as_local_id(site_name)  # type: ignore[attr-defined]
+        if site_name == DEFAULT_SITE:
+            raise ValueError("clear_project never clears 'studio'")
+        provider = self.provider_for(project_name, site_name)  # type: ignore[attr-defined]
+        if provider.code != LOCAL_PROVIDER:
+            raise ValueError(f"site '{site_name}' is not a local drive of this machine")
+        representation_ids = [r["id"] for r in self._representations(project_name)]
+        removed = self._remove_local_files(project_name, representation_ids, site_name)
+        states = self._site_states(project_name, representation_ids, [site_name])  # type: ignore[attr-defined]
+        for rep_id, sites in states.items():
+            if site_name in sites:
+                self.remove_site(project_name, rep_id, site_name)  # type: ignore[attr-defined]
+        log.info("clear_project %s: removed %s and %d files", project_name, site_name, removed)
+        return removed
+
+    def reset_timer(self) -> None:
+        """Wake every sync service now (this process's and, through the server, others')."""
+        wake = getattr(self, "_wake_local_thread", None)
+        if wake:
+            wake()
+        for project in self.get_enabled_projects():  # type: ignore[attr-defined]
+            self.api.post(f"/api/{self.endpoint_prefix}/{project}/reset_timer")  # type: ignore[attr-defined]

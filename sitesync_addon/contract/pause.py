@@ -1,0 +1,72 @@
+"""Pause and unpause of the SiteSyncAddon contract (a mixin of SiteSyncAddon).
+
+Pauses are stored on the server, so every sync service honours them, also between the chunks
+of a transfer in flight. Unpausing what is not paused does nothing.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sitesync_addon.server_api import ServerError
+
+if TYPE_CHECKING:
+    from sitesync_addon.server_api import ServerApi
+
+
+class PauseMixin:
+    api: ServerApi
+
+    def _set_representation_pause(self, project_name: str, representation_id: str,
+                                  site_name: str, paused: bool) -> None:
+        from sitesync_addon.contract.state import representation_id_of
+
+        rep = representation_id_of(representation_id)
+        self.api.put(f"/api/{self.endpoint_prefix}/{project_name}/state/{rep}/"  # type: ignore[attr-defined]
+                     f"{site_name}/pause", json={"paused": paused})
+
+    def pause_representation(self, project_name: str, representation_id: str,
+                             site_name: str) -> None:
+        self._set_representation_pause(project_name, representation_id, site_name, True)
+
+    def unpause_representation(self, project_name: str, representation_id: str,
+                               site_name: str) -> None:
+        self._set_representation_pause(project_name, representation_id, site_name, False)
+
+    def pause_project(self, project_name: str) -> None:
+        self.api.put(f"/api/{self.endpoint_prefix}/{project_name}/pause",  # type: ignore[attr-defined]
+                     json={"paused": True})
+
+    def unpause_project(self, project_name: str) -> None:
+        self.api.put(f"/api/{self.endpoint_prefix}/{project_name}/pause",  # type: ignore[attr-defined]
+                     json={"paused": False})
+
+    def pause_server(self) -> None:
+        self.api.put(f"/api/{self.endpoint_prefix}/pause", json={"paused": True})  # type: ignore[attr-defined]
+
+    def unpause_server(self) -> None:
+        self.api.put(f"/api/{self.endpoint_prefix}/pause", json={"paused": False})  # type: ignore[attr-defined]
+
+    def is_paused(self) -> bool:
+        """Whether the whole server is paused."""
+        return bool(self.api.get(f"/api/{self.endpoint_prefix}/pause")["paused"])  # type: ignore[attr-defined]
+
+    def is_project_paused(self, project_name: str, check_parents: bool = False) -> bool:
+        paused = self.api.get(f"/api/{self.endpoint_prefix}/{project_name}/pause")["paused"]  # type: ignore[attr-defined]
+        return bool(paused) or (check_parents and self.is_paused())
+
+    def is_representation_paused(self, representation_id: str, check_parents: bool = False,
+                                 project_name: str | None = None) -> bool:
+        """Paused on any site; ``check_parents`` also asks the project and the server."""
+        projects = [project_name] if project_name else self.get_enabled_projects()  # type: ignore[attr-defined]
+        for project in projects:
+            try:
+                states = self._site_states(project, [str(representation_id)])  # type: ignore[attr-defined]
+            except ServerError:
+                continue
+            sites = states.get(str(representation_id))
+            if sites is None or (not sites and not project_name):
+                continue
+            if any(site["paused"] for site in sites.values()):
+                return True
+            return check_parents and self.is_project_paused(project, check_parents=True)
+        return False

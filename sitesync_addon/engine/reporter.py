@@ -1,0 +1,69 @@
+"""Batches outcomes and progress of claimed files into few server calls."""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from sitesync_addon.server_api import ServerApi
+
+
+class Reporter:
+    """Collects reports per project; flushes finished ones in batches, progress on a timer."""
+
+    def __init__(self, api: ServerApi, prefix: str, worker_id: str, lease_seconds: float,
+                 progress_every: float, batch_size: int = 200) -> None:
+        self.api = api
+        self.prefix = prefix
+        self.worker_id = worker_id
+        self.lease_seconds = lease_seconds
+        self.progress_every = progress_every
+        self.batch_size = batch_size
+        self._lock = threading.Lock()
+        self._done: dict[str, list[dict]] = {}
+        self._progress: dict[tuple, dict] = {}
+        self._last_progress = time.monotonic()
+
+    def outcome(self, project: str, item: dict, outcome: str, **extra: Any) -> None:
+        with self._lock:
+            self._progress.pop((project, item["representationId"], item["fileId"]), None)
+            self._done.setdefault(project, []).append(_report(item, outcome, **extra))
+            full = len(self._done[project]) >= self.batch_size
+        if full:
+            self.flush()
+
+    def progress(self, project: str, item: dict, written: int) -> None:
+        fraction = written / item["size"] if item["size"] else 1.0
+        with self._lock:
+            self._progress[(project, item["representationId"], item["fileId"])] = _report(
+                item, "progress", progress=min(fraction, 1.0), size=written)
+        if time.monotonic() - self._last_progress >= self.progress_every:
+            self.flush(progress=True)
+
+    def flush(self, progress: bool = False) -> dict[tuple, dict]:
+        """Send what is pending; return the server's answers to progress reports by file."""
+        with self._lock:
+            done, self._done = self._done, {}
+            pending = dict(self._progress) if progress else {}
+            if progress:
+                self._last_progress = time.monotonic()
+        answers: dict[tuple, dict] = {}
+        for project, reports in done.items():
+            self._send(project, reports)
+        by_project: dict[str, list[tuple]] = {}
+        for key in pending:
+            by_project.setdefault(key[0], []).append(key)
+        for project, keys in by_project.items():
+            results = self._send(project, [pending[k] for k in keys])
+            answers.update(zip(keys, results, strict=True))
+        return answers
+
+    def _send(self, project: str, reports: list[dict]) -> list[dict]:
+        return self.api.post(f"/api/{self.prefix}/{project}/work/report", json={
+            "workerId": self.worker_id, "leaseSeconds": self.lease_seconds,
+            "reports": reports})
+
+
+def _report(item: dict, outcome: str, **extra: Any) -> dict:
+    return {"representationId": item["representationId"], "fileId": item["fileId"],
+            "site": item["targetSite"], "outcome": outcome, **extra}

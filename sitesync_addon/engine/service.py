@@ -1,0 +1,216 @@
+"""The sync service: a background thread that claims work, moves files and reports.
+
+It runs as one site: a workstation's local site id (the tray), or any site named to
+``sitesync syncservice --active_site NAME``. It wakes within a second of new work through the
+server's event stream; ``loop_delay`` is only the fallback.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import platformdirs
+
+from sitesync_addon.contract.files import template_to_site_path
+from sitesync_addon.engine.reporter import Reporter
+from sitesync_addon.engine.temp_files import TempJournal
+from sitesync_addon.engine.transfer import TransferRequest, transfer
+from sitesync_addon.errors import TransferCancelled
+from sitesync_addon.server_api import ServerError
+from sitesync_addon.sites import DEFAULT_SITE, LOCAL_SITE
+
+if TYPE_CHECKING:
+    from sitesync_addon.addon import SiteSyncAddon
+
+log = logging.getLogger(__name__)
+CLAIM_LIMIT = 200
+LEASE_SECONDS = 300.0
+EVENT_WAIT = 10.0
+
+
+def retry_delay(retries: int, base: float, cap: float = 600.0) -> float:
+    """Exponential backoff with full jitter."""
+    return random.uniform(0, min(cap, base * 2 ** retries))
+
+
+class SiteSyncThread(threading.Thread):
+    """Moves files for one acting site until ``stop()``."""
+
+    def __init__(self, addon: SiteSyncAddon, active_site: str | None = None,
+                 concurrency: int = 4, state_dir: Path | None = None) -> None:
+        super().__init__(name="sitesync", daemon=True)
+        self.addon = addon
+        site = active_site or addon.local_site_id
+        self.site = addon.local_site_id if site == LOCAL_SITE else site
+        self.concurrency = concurrency
+        self.worker_id = f"{socket.gethostname()}:{self.site}:{uuid.uuid4().hex[:8]}"
+        state_dir = state_dir or Path(platformdirs.user_state_dir("sitesync"))
+        self.journal = TempJournal(state_dir / "in-flight" / self.site)
+        self.reporter = Reporter(addon.api, addon.endpoint_prefix, self.worker_id,
+                                 LEASE_SECONDS, addon.LOG_PROGRESS_SEC)
+        self._stop_event = threading.Event()
+        self._wake = threading.Event()
+        self._cancels: dict[tuple, threading.Event] = {}
+        self._providers: dict[tuple[str, str], Any] = {}
+        self.moved = 0
+        self.failed = 0
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.remove_leftovers()
+        threading.Thread(target=self._listen, name="sitesync-events", daemon=True).start()
+        while not self._stop_event.is_set():
+            try:
+                busy = self.run_once()
+            except ServerError as exc:
+                log.warning("sync loop: %s", exc)
+                busy = False
+            if not busy:
+                self._wake.wait(timeout=self._loop_delay())
+                self._wake.clear()
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Cancel transfers at their next chunk, release their leases, and end the thread."""
+        self._stop_event.set()
+        self._wake.set()
+        if self.is_alive():
+            self.join(timeout)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def remove_leftovers(self) -> int:
+        """Delete temporary files that transfers killed earlier left behind."""
+        def delete(site: str, path: str) -> None:
+            for (_project, name), provider in self._providers.items():
+                if name == site:
+                    provider.delete(path)
+                    return
+            for project in self.addon.get_enabled_projects():
+                if site in self.addon.get_sync_project_setting(project)["sites"]:
+                    self._provider(project, site).delete(path)
+                    return
+
+        removed = self.journal.clean(delete)
+        if removed:
+            log.info("removed %d temporary files left by an earlier run", removed)
+        return removed
+
+    def _loop_delay(self) -> float:
+        projects = self.addon.get_enabled_projects()
+        return min((self.addon.get_loop_delay(p) for p in projects), default=60)
+
+    # -- work ---------------------------------------------------------------------------------
+
+    def site_pairs(self, project: str) -> list[tuple[str, str]]:
+        """The (local, remote) pairs this site moves files for in a project."""
+        active = self.addon.get_active_site(project)
+        remote = self.addon.get_remote_site(project)
+        if self.site in (active, remote):
+            return [(active, remote)] if active != remote else []
+        return [(self.site, DEFAULT_SITE)] if self.site != DEFAULT_SITE else []
+
+    def run_once(self) -> bool:
+        """One pass over every enabled project; True when it moved anything."""
+        busy = False
+        for project in self.addon.get_enabled_projects():
+            for local, remote in self.site_pairs(project):
+                while not self._stop_event.is_set() and self._process_batch(project, local,
+                                                                            remote):
+                    busy = True
+        return busy
+
+    def _process_batch(self, project: str, local: str, remote: str) -> int:
+        items = self.addon.api.post(f"/api/{self.addon.endpoint_prefix}/{project}/work/claim",
+                                    json={"localSite": local, "remoteSite": remote,
+                                          "workerId": self.worker_id, "limit": CLAIM_LIMIT,
+                                          "leaseSeconds": LEASE_SECONDS})
+        if not items:
+            return 0
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="sitesync-move") as pool:
+            for _ in pool.map(lambda item: self._move(project, item), items):
+                pass
+        self.reporter.flush()
+        return len(items)
+
+    def _provider(self, project: str, site: str) -> Any:
+        key = (project, site)
+        if key not in self._providers:
+            self._providers[key] = self.addon.provider_for(project, site)
+        return self._providers[key]
+
+    def _move(self, project: str, item: dict) -> None:
+        key = (project, item["representationId"], item["fileId"])
+        cancel = self._cancels[key] = threading.Event()
+        try:
+            request = TransferRequest(
+                source=self._provider(project, item["sourceSite"]),
+                target=self._provider(project, item["targetSite"]),
+                path=template_to_site_path(item["path"]), size=item["size"],
+                content_hash=item["hash"])
+            transfer(request, self.journal,
+                     progress=lambda written: self._progress(project, item, written),
+                     should_stop=lambda: self._stop_event.is_set() or cancel.is_set())
+        except TransferCancelled:
+            self.reporter.outcome(project, item, "release")
+        except Exception as exc:  # every failure is reported; the server counts retries
+            log.warning("%s -> %s: %s", item["sourceSite"], item["targetSite"], exc)
+            self.failed += 1
+            self.reporter.outcome(project, item, "error", error=f"{type(exc).__name__}: {exc}",
+                                  retryAfter=retry_delay(item["retries"],
+                                                         self.addon.retry_backoff_base))
+        else:
+            self.moved += 1
+            self.reporter.outcome(project, item, "done")
+            self._update_alternatives(project, item)
+        finally:
+            self._cancels.pop(key, None)
+
+    def _progress(self, project: str, item: dict, written: int) -> None:
+        self.reporter.progress(project, item, written)
+
+    def _update_alternatives(self, project: str, item: dict) -> None:
+        site = self.addon.get_sync_project_setting(project)["sites"].get(item["targetSite"])
+        if site and site.get("alternative_sites"):
+            self.reporter.flush()
+            self.addon.handle_alternate_site(project, item["representationId"],
+                                             item["targetSite"], item["fileId"])
+
+    def check_pauses(self) -> None:
+        """Ask the server about files in flight; cancel those paused or no longer ours."""
+        answers = self.reporter.flush(progress=True)
+        for key, answer in answers.items():
+            if not answer["accepted"] or answer.get("paused"):
+                cancel = self._cancels.get(key)
+                if cancel:
+                    cancel.set()
+
+    def _listen(self) -> None:
+        """Follow the server's events: wake on new work, check pauses when asked."""
+        after = None
+        url = f"/api/{self.addon.endpoint_prefix}/events"
+        while not self._stop_event.is_set():
+            try:
+                params = {"timeout": EVENT_WAIT if after is not None else 0}
+                if after is not None:
+                    params["after"] = after
+                batch = self.addon.api.get(url, params=params, timeout=EVENT_WAIT + 10)
+            except ServerError as exc:
+                log.debug("event stream: %s", exc)
+                self._stop_event.wait(1.0)
+                continue
+            after = batch["lastId"]
+            kinds = {event["kind"] for event in batch["events"]}
+            if "settings" in kinds:
+                self.addon.clear_caches()
+            if "paused" in kinds:
+                self.check_pauses()
+            if kinds:
+                self._wake.set()

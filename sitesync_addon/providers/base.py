@@ -1,0 +1,77 @@
+"""The provider contract: a few required storage primitives and declared capabilities.
+
+A provider only moves bytes. The engine owns retries, verification, atomic placement and
+progress, so a provider stays small. Paths handed to a provider are relative POSIX paths
+under the site root (``proj/shots/sh010/file.exr``); the provider maps them to its storage and
+refuses any that would leave the root.
+"""
+from __future__ import annotations
+
+import posixpath
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO, ClassVar
+
+from sitesync_addon.errors import PathEscapesRoot
+
+ATOMIC_WRITE = "atomic_write"  # a written object appears under its name only once complete
+
+
+@dataclass(frozen=True)
+class FileStat:
+    size: int
+    content_hash: str | None = None  # "algorithm:hexdigest", when the storage keeps one
+
+
+class AbstractProvider(ABC):
+    """One storage backend, bound to one site's settings and roots."""
+
+    code: ClassVar[str]
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, site_name: str, settings: dict[str, Any], roots: dict[str, str]) -> None:
+        self.site_name = site_name
+        self.settings = settings
+        self.roots = roots
+
+    @abstractmethod
+    def is_active(self) -> bool:
+        """Whether the site can be used now (reachable, credentials accepted)."""
+
+    @abstractmethod
+    def stat(self, path: str) -> FileStat | None:
+        """Size (and stored hash) of a file, or None when it does not exist."""
+
+    @abstractmethod
+    def open_read(self, path: str) -> BinaryIO:
+        """A stream of the file's bytes; raises FileNotFoundOnSite when missing."""
+
+    @abstractmethod
+    def open_write(self, path: str) -> BinaryIO:
+        """A new stream that writes the file, creating parent folders on demand."""
+
+    @abstractmethod
+    def rename(self, source: str, target: str) -> None:
+        """Move a file to a new name, replacing what is there."""
+
+    @abstractmethod
+    def delete(self, path: str) -> None:
+        """Delete a file; a missing file is not an error."""
+
+    @abstractmethod
+    def list(self, folder: str) -> Iterator[str]:
+        """Relative paths of the files below ``folder``, recursively."""
+
+    def has(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+
+def relative_path(path: str) -> str:
+    """Normalise a relative POSIX path; refuse ``..``, absolute and drive paths."""
+    if not path or path.startswith(("/", "\\")) or (len(path) > 1 and path[1] == ":"):
+        raise PathEscapesRoot(f"path '{path}' is absolute or empty; it must be relative to "
+                              "the site root")
+    if "\x00" in path or any(part == ".." for part in path.replace("\\", "/").split("/")):
+        raise PathEscapesRoot(f"path '{path}' leaves the site root")
+    return posixpath.normpath(path.replace("\\", "/"))
