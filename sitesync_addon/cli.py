@@ -175,6 +175,262 @@ def project_list(ctx: click.Context, as_json: bool) -> None:
     console.print(table)
 
 
+def _addon(ctx: click.Context, site_id: str | None = None) -> Any:
+    from sitesync_addon.addon import SiteSyncAddon
+
+    return SiteSyncAddon(ctx.obj["server_url"], ctx.obj["api_key"], site_id)
+
+
+def _settings_url(addon: Any, project: str | None, site_id: str | None) -> str:
+    url = f"/api/{addon.endpoint_prefix}/settings"
+    if site_id and not project:
+        raise click.UsageError("--site-id needs --project")
+    if project:
+        url += f"/{project}"
+    if site_id:
+        url += f"/site/{site_id}"
+    return url
+
+
+@main.group()
+def settings() -> None:
+    """Read and write SiteSync settings (studio, project overrides, site scope)."""
+
+
+@settings.command("get")
+@click.option("--project", help="That project's overrides (no --project: studio settings).")
+@click.option("--site-id", help="With --project: that local site's settings.")
+@click.option("--resolved", is_flag=True, help="With --project: the effective settings.")
+@click.pass_context
+@friendly_errors
+def settings_get(ctx: click.Context, project: str | None, site_id: str | None,
+                 resolved: bool) -> None:
+    """Print settings as JSON."""
+    addon = _addon(ctx)
+    if resolved:
+        if not project:
+            raise click.UsageError("--resolved needs --project")
+        params = {"siteId": site_id} if site_id else None
+        _print_json(addon.api.get(f"/api/{addon.endpoint_prefix}/settings/{project}/resolved",
+                                  params=params))
+        return
+    _print_json(addon.api.get(_settings_url(addon, project, site_id)))
+
+
+@settings.command("set")
+@click.option("--project", help="Set that project's overrides (no --project: studio).")
+@click.option("--site-id", help="With --project: the file holds that site's local_setting.")
+@click.option("--file", "path", required=True, type=click.File("r"),
+              help="A JSON file ('-' for standard input).")
+@click.pass_context
+@friendly_errors
+def settings_set(ctx: click.Context, project: str | None, site_id: str | None,
+                 path: Any) -> None:
+    """Replace settings with the JSON in --file (validated by the server)."""
+    try:
+        data = json.load(path)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path.name} is not valid JSON: {exc}") from None
+    addon = _addon(ctx)
+    addon.api.put(_settings_url(addon, project, site_id), json=data)
+    console.print("settings saved")
+
+
+@main.command()
+@click.argument("project")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--folder", required=True, help="Folder path, e.g. shots/sh010.")
+@click.option("--product", required=True)
+@click.option("--version", "version_number", required=True, type=int)
+@click.option("--representation", required=True, help="Representation name, e.g. exr.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new representation as JSON.")
+@click.pass_context
+@friendly_errors
+def publish(ctx: click.Context, project: str, files: tuple[Path, ...], folder: str,
+            product: str, version_number: int, representation: str, as_json: bool) -> None:
+    """Copy FILES into the studio root, register them and stamp their sites."""
+    from sitesync_addon.publish import publish_files
+
+    rep = publish_files(_addon(ctx), project, folder=folder, product=product,
+                        version=version_number, representation=representation,
+                        files=list(files))
+    if as_json:
+        _print_json({"representationId": rep["id"], **rep})
+    else:
+        console.print(f"published {len(rep['files'])} file(s) as representation {rep['id']}")
+
+
+@main.command()
+@click.argument("project")
+@click.option("--local-site", help="Default: this machine's active site.")
+@click.option("--remote-site", help="Default: the project's remote site.")
+@click.option("--page-length", default=100, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="The server's state listing as JSON.")
+@click.pass_context
+@friendly_errors
+def status(ctx: click.Context, project: str, local_site: str | None, remote_site: str | None,
+           page_length: int, as_json: bool) -> None:
+    """Show the sync state of a project's representations for a site pair."""
+    from sitesync_addon.status import SiteSyncStatus
+
+    addon = _addon(ctx)
+    local_site = local_site or addon.get_active_site(project)
+    remote_site = remote_site or addon.get_remote_site(project)
+    page = addon.api.get(f"/api/{addon.endpoint_prefix}/{project}/state", params={
+        "localSite": local_site, "remoteSite": remote_site, "pageLength": page_length})
+    if as_json:
+        _print_json(page)
+        return
+    table = Table("folder", "product", "version", "representation", "files", "priority",
+                  local_site, remote_site, title=f"{project}: {page['total']} representations")
+    for item in page["representations"]:
+        sides = [f"{SiteSyncStatus(item[k]['status']).name} "
+                 f"{item[k]['progress'] * 100:.0f}%" for k in ("localStatus", "remoteStatus")]
+        table.add_row(item["folder"], item["product"], str(item["version"]),
+                      item["representation"], str(item["fileCount"]), str(item["priority"]),
+                      *sides)
+    console.print(table)
+
+
+@main.command("add-site")
+@click.argument("project")
+@click.argument("representation_id")
+@click.argument("site")
+@click.option("--force", is_flag=True, help="Reset the site if it is there already.")
+@click.pass_context
+@friendly_errors
+def add_site(ctx: click.Context, project: str, representation_id: str, site: str,
+             force: bool) -> None:
+    """Queue a representation for a site."""
+    _addon(ctx).add_site(project, representation_id, site, force=force)
+    console.print(f"queued {representation_id} for {site}")
+
+
+@main.command("remove-site")
+@click.argument("project")
+@click.argument("representation_id")
+@click.argument("site")
+@click.option("--remove-local-files", is_flag=True, help="Also delete this machine's copies.")
+@click.pass_context
+@friendly_errors
+def remove_site(ctx: click.Context, project: str, representation_id: str, site: str,
+                remove_local_files: bool) -> None:
+    """Remove a site from a representation."""
+    _addon(ctx).remove_site(project, representation_id, site,
+                            remove_local_files=remove_local_files)
+    console.print(f"removed {site} from {representation_id}")
+
+
+@main.command()
+@click.argument("project")
+@click.argument("representation_id")
+@click.option("--site", help="The site to queue again.")
+@click.option("--side", type=click.Choice(["local", "remote"]), help="Or: the active or "
+              "remote site.")
+@click.option("--file-id", help="Only this file.")
+@click.pass_context
+@friendly_errors
+def reset(ctx: click.Context, project: str, representation_id: str, site: str | None,
+          side: str | None, file_id: str | None) -> None:
+    """Queue a representation (or one file) on a site again, clearing its retries."""
+    if not site and not side:
+        raise click.UsageError("give --site or --side")
+    _addon(ctx).reset_site_on_representation(project, representation_id, side=side,
+                                             file_id=file_id, site_name=site)
+    console.print("queued again")
+
+
+def _pause_command(paused: bool) -> Callable:
+    verb = "pause" if paused else "unpause"
+
+    @click.option("--project", help="Only this project.")
+    @click.option("--representation", help="Only this representation (with --site).")
+    @click.option("--site", help="The site of --representation.")
+    @click.pass_context
+    @friendly_errors
+    def command(ctx: click.Context, project: str | None, representation: str | None,
+                site: str | None) -> None:
+        addon = _addon(ctx)
+        if representation:
+            if not (project and site):
+                raise click.UsageError("--representation needs --project and --site")
+            getattr(addon, f"{verb}_representation")(project, representation, site)
+            target = f"representation {representation} on {site}"
+        elif project:
+            getattr(addon, f"{verb}_project")(project)
+            target = f"project {project}"
+        else:
+            getattr(addon, f"{verb}_server")()
+            target = "every transfer"
+        console.print(f"{verb}d {target}")
+
+    command.__doc__ = f"{verb.capitalize()} every transfer, a project's, or a representation's."
+    return main.command(verb)(command)
+
+
+_pause_command(True)
+_pause_command(False)
+
+
+@main.command()
+@click.argument("project")
+@click.argument("representation_id")
+@click.argument("site")
+@click.argument("priority", type=click.IntRange(1, 1000))
+@click.pass_context
+@friendly_errors
+def priority(ctx: click.Context, project: str, representation_id: str, site: str,
+             priority: int) -> None:
+    """Set a representation's priority on a site (higher moves first)."""
+    _addon(ctx).update_db(project, representation_id, site, priority=priority)
+    console.print(f"priority {priority}")
+
+
+@main.command()
+@click.argument("project")
+@click.argument("site")
+@click.option("--reset-missing", is_flag=True, help="Queue files recorded OK but missing.")
+@click.pass_context
+@friendly_errors
+def validate(ctx: click.Context, project: str, site: str, reset_missing: bool) -> None:
+    """Record files present on SITE as OK (and requeue missing ones)."""
+    counts = _addon(ctx).validate_project(project, site, reset_missing=reset_missing)
+    console.print(f"{counts['added']} file(s) recorded as present, {counts['reset']} requeued")
+
+
+@main.command()
+@click.argument("project")
+@click.argument("site")
+@click.pass_context
+@friendly_errors
+def clear(ctx: click.Context, project: str, site: str) -> None:
+    """Remove SITE from every representation and delete its local files."""
+    removed = _addon(ctx).clear_project(project, site)
+    console.print(f"cleared {site}: {removed} file(s) deleted")
+
+
+@main.command()
+@click.option("--active_site", "--active-site", "active_site", required=True,
+              help="The site this service moves files for ('local': this machine).")
+@click.option("--once", is_flag=True, help="Run until nothing is left to move, then exit "
+              "(non-zero if anything FAILED).")
+@click.option("--site-id", envvar="SITESYNC_SITE_ID", help="This machine's local site id.")
+@click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.pass_context
+@friendly_errors
+def syncservice(ctx: click.Context, active_site: str, once: bool, site_id: str | None,
+                concurrency: int, quiet: bool) -> None:
+    """Run the sync service for a site until SIGINT/SIGTERM (or, with --once, until idle)."""
+    from sitesync_addon.engine.runner import run_service
+
+    addon = _addon(ctx, site_id)
+    ok = run_service(addon, active_site, once=once, concurrency=concurrency,
+                     console=None if quiet else console)
+    if not ok:
+        sys.exit(2)
+
+
 @main.command()
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               help="Where the demo keeps its database and sites; default: a temp folder.")

@@ -1,7 +1,10 @@
-"""``sitesync demo``: a server on embedded SQLite, a demo project, published files and state."""
+"""``sitesync demo``: a whole round trip on embedded SQLite, in a temporary folder.
+
+It starts a server, creates a project with a studio root and a second local site, publishes
+sample files, syncs them to the second site with live progress bars and prints a summary.
+"""
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import socket
@@ -9,16 +12,23 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from sitesync_addon.addon import SiteSyncAddon
+from sitesync_addon.engine.runner import run_service
+from sitesync_addon.hashing import hash_file
 from sitesync_addon.platform import current_platform
-from sitesync_addon.server_api import ServerApi
+from sitesync_addon.publish import publish_files
 from sitesync_addon.status import SiteSyncStatus
 
 PROJECT = "demo"
+ARTIST_SITE = "artist-ws"
 SHOTS = ("sh010", "sh020", "sh030")
+FRAMES = 4
+FRAME_BYTES = 16 * 1024 * 1024
 
 
 def _free_port() -> int:
@@ -27,75 +37,88 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_embedded_server(data_dir: Path, api_key: str) -> tuple[str, object]:
+def start_embedded_server(data_dir: Path, api_key: str) -> tuple[str, Any]:
     """A server on SQLite in ``data_dir``, served by uvicorn in a thread on 127.0.0.1."""
     import uvicorn
 
     from server_addon import create_app
 
     app = create_app(f"sqlite:///{data_dir / 'sitesync.db'}", admin_api_key=api_key)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(),
                                            log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.02)
-    return f"http://127.0.0.1:{port}", server
+    return f"http://127.0.0.1:{server.config.port}", server
 
 
-def write_sample_files(studio_root: Path) -> dict[str, list[Path]]:
-    """A few frames per shot, with random content so hashes differ."""
-    published: dict[str, list[Path]] = {}
-    for shot in SHOTS:
-        folder = studio_root / PROJECT / "shots" / shot / "render" / "v001"
-        folder.mkdir(parents=True, exist_ok=True)
-        published[shot] = []
-        for frame in range(1, 4):
-            path = folder / f"{shot}_render_v001.{frame:04d}.exr"
-            path.write_bytes(os.urandom(256 * 1024))
-            published[shot].append(path)
-    return published
+def _configure(admin: SiteSyncAddon, studio_root: Path, artist_root: Path) -> None:
+    api, settings = admin.api, f"/api/{admin.endpoint_prefix}/settings"
+    api.post("/api/projects", json={"name": PROJECT,
+                                    "roots": {"work": {current_platform(): str(studio_root)}}})
+    api.put(settings, json={"enabled": True})
+    api.put(f"{settings}/{PROJECT}", json={"config": {"remote_site": ARTIST_SITE}})
+    api.put(f"{settings}/{PROJECT}/site/{ARTIST_SITE}", json={
+        "active_site": "local", "remote_site": "studio",
+        "local_roots": [{"name": "work", "path": str(artist_root)}]})
+
+
+def _sample_files(folder: Path, shot: str) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for frame in range(1, FRAMES + 1):
+        path = folder / f"{shot}_render.{frame:04d}.exr"
+        path.write_bytes(os.urandom(FRAME_BYTES))
+        paths.append(path)
+    return paths
 
 
 def run_demo(console: Console, workdir: Path | None = None) -> None:
     workdir = workdir or Path(tempfile.mkdtemp(prefix="sitesync-demo-"))
-    studio_root = workdir / "studio"
-    api_key = "ssk_" + secrets.token_urlsafe(24)
-    url, server = start_embedded_server(workdir, api_key)
-    api = ServerApi(url, api_key)
+    studio_root, artist_root = workdir / "studio", workdir / ARTIST_SITE
+    studio_root.mkdir(parents=True, exist_ok=True)
+    artist_root.mkdir(parents=True, exist_ok=True)
+    key = "ssk_" + secrets.token_urlsafe(24)
+    url, server = start_embedded_server(workdir, key)
     console.rule("[bold]SiteSync demo")
-    console.print(f"server   {url} (SQLite in {workdir})")
-    api.post("/api/projects", json={"name": PROJECT,
-                                    "roots": {"work": {current_platform(): str(studio_root)}}})
-    console.print(f"project  [bold]{PROJECT}[/] with studio root {studio_root}")
-    prefix = "/api/addons/sitesync/" + api.get("/openapi.json")["info"]["version"]
-    rep_ids = []
-    for shot, paths in write_sample_files(studio_root).items():
-        folder = api.post(f"/api/projects/{PROJECT}/folders", json={"path": f"shots/{shot}"})
-        product = api.post(f"/api/projects/{PROJECT}/products",
-                           json={"folderId": folder["id"], "name": "render"})
-        version = api.post(f"/api/projects/{PROJECT}/versions",
-                           json={"productId": product["id"], "version": 1})
-        files = [{"path": "{root[work]}/" + p.relative_to(studio_root).as_posix(),
-                  "size": p.stat().st_size,
-                  "hash": hashlib.sha256(p.read_bytes()).hexdigest()} for p in paths]
-        rep = api.post(f"/api/projects/{PROJECT}/representations",
-                       json={"versionId": version["id"], "name": "exr", "files": files})
-        rep_ids.append(rep["id"])
-    items = [{"representationId": r, "siteName": site, "status": int(status)}
-             for r in rep_ids for site, status in (("studio", SiteSyncStatus.OK),
-                                                    ("artist-ws", SiteSyncStatus.QUEUED))]
-    api.post(f"{prefix}/{PROJECT}/state/bulk", json={"items": items})
-    console.print(f"published {len(rep_ids)} representations, queued for site 'artist-ws'")
-    page = api.get(f"{prefix}/{PROJECT}/state",
-                   params={"localSite": "studio", "remoteSite": "artist-ws"})
-    table = Table("folder", "product", "v", "repre", "files", "studio", "artist-ws",
-                  title="Sync state")
-    for item in page["representations"]:
-        table.add_row(item["folder"], item["product"], str(item["version"]),
-                      item["representation"], str(item["fileCount"]),
-                      SiteSyncStatus(item["localStatus"]["status"]).name,
-                      SiteSyncStatus(item["remoteStatus"]["status"]).name)
+    console.print(f"server     {url}  (SQLite in {workdir})")
+    publisher = SiteSyncAddon(url, key, site_id="publisher")
+    _configure(publisher, studio_root, artist_root)
+    console.print(f"project    [bold]{PROJECT}[/]: studio root {studio_root}, second local "
+                  f"site '{ARTIST_SITE}' at {artist_root}")
+    reps = []
+    for shot in SHOTS:
+        files = _sample_files(workdir / "incoming" / shot, shot)
+        reps.append(publish_files(publisher, PROJECT, folder=f"shots/{shot}", product="render",
+                                  version=1, representation="exr", files=files))
+    console.print(f"published  {len(reps)} representations x {FRAMES} files into the studio "
+                  f"root; stamped {[s['name'] for s in publisher.compute_resource_sync_sites(PROJECT)]}")
+    console.rule(f"syncservice --active_site {ARTIST_SITE} --once")
+    artist = SiteSyncAddon(url, key, site_id=ARTIST_SITE)
+    started = time.monotonic()
+    ok = run_service(artist, "local", once=True, console=console)
+    elapsed = time.monotonic() - started
+    _summary(console, artist, reps, artist_root, studio_root, elapsed, ok)
+    server.should_exit = True
+
+
+def _summary(console: Console, addon: SiteSyncAddon, reps: list[dict], artist_root: Path,
+             studio_root: Path, elapsed: float, ok: bool) -> None:
+    table = Table("representation", "files", "studio", ARTIST_SITE, "bytes identical",
+                  title="Summary")
+    moved = 0
+    for rep in reps:
+        progress = addon.get_progress_for_repre(PROJECT, rep["id"], ARTIST_SITE, "studio")
+        same = all(hash_file(artist_root / f["path"].partition("/")[2]) == f["hash"]
+                   for f in rep["files"])
+        moved += sum(f["size"] for f in rep["files"])
+        table.add_row(f"{rep['folder']}/{rep['product']} v{rep['version']:03d} {rep['name']}",
+                      str(len(rep["files"])),
+                      SiteSyncStatus.OK.name if progress["studio"] == 1 else "-",
+                      SiteSyncStatus.OK.name if progress[ARTIST_SITE] == 1 else "NOT OK",
+                      "yes" if same else "NO")
     console.print(table)
-    console.print(f"Next: open {url}/docs for the API, or run `sitesync server` to keep one.")
-    server.should_exit = True  # type: ignore[attr-defined]
+    console.print(f"{'all OK' if ok else 'something FAILED'}: {moved / 2**20:.0f} MiB in "
+                  f"{elapsed:.1f} s to {artist_root}")
+    console.print("Next: `sitesync server` runs a server of your own; `sitesync --help` lists "
+                  "every command; the README explains sites and settings.")

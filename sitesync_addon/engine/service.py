@@ -13,7 +13,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import platformdirs
 
@@ -24,6 +24,7 @@ from sitesync_addon.engine.transfer import TransferRequest, transfer
 from sitesync_addon.errors import TransferCancelled
 from sitesync_addon.server_api import ServerError
 from sitesync_addon.sites import DEFAULT_SITE, LOCAL_SITE
+from sitesync_addon.status import SiteSyncStatus
 
 if TYPE_CHECKING:
     from sitesync_addon.addon import SiteSyncAddon
@@ -32,6 +33,16 @@ log = logging.getLogger(__name__)
 CLAIM_LIMIT = 200
 LEASE_SECONDS = 300.0
 EVENT_WAIT = 10.0
+
+
+class TransferObserver(Protocol):
+    """Told about transfers as they go (progress bars)."""
+
+    def started(self, item: dict) -> None: ...
+
+    def advanced(self, item: dict, written: int) -> None: ...
+
+    def finished(self, item: dict, outcome: str) -> None: ...
 
 
 def retry_delay(retries: int, base: float, cap: float = 600.0) -> float:
@@ -60,6 +71,7 @@ class SiteSyncThread(threading.Thread):
         self._providers: dict[tuple[str, str], Any] = {}
         self.moved = 0
         self.failed = 0
+        self.observer: TransferObserver | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -149,6 +161,9 @@ class SiteSyncThread(threading.Thread):
     def _move(self, project: str, item: dict) -> None:
         key = (project, item["representationId"], item["fileId"])
         cancel = self._cancels[key] = threading.Event()
+        outcome = "error"
+        if self.observer:
+            self.observer.started(item)
         try:
             request = TransferRequest(
                 source=self._provider(project, item["sourceSite"]),
@@ -159,6 +174,7 @@ class SiteSyncThread(threading.Thread):
                      progress=lambda written: self._progress(project, item, written),
                      should_stop=lambda: self._stop_event.is_set() or cancel.is_set())
         except TransferCancelled:
+            outcome = "release"
             self.reporter.outcome(project, item, "release")
         except Exception as exc:  # every failure is reported; the server counts retries
             log.warning("%s -> %s: %s", item["sourceSite"], item["targetSite"], exc)
@@ -167,14 +183,51 @@ class SiteSyncThread(threading.Thread):
                                   retryAfter=retry_delay(item["retries"],
                                                          self.addon.retry_backoff_base))
         else:
+            outcome = "done"
             self.moved += 1
             self.reporter.outcome(project, item, "done")
             self._update_alternatives(project, item)
         finally:
             self._cancels.pop(key, None)
+            if self.observer:
+                self.observer.finished(item, outcome)
 
     def _progress(self, project: str, item: dict, written: int) -> None:
+        if self.observer:
+            self.observer.advanced(item, written)
         self.reporter.progress(project, item, written)
+
+    # -- running until idle (syncservice --once) ---------------------------------------------
+
+    def _count(self, **status_filters: int) -> int:
+        total = 0
+        for project in self.addon.get_enabled_projects():
+            for local, remote in self.site_pairs(project):
+                total += self.addon.api.get(
+                    f"/api/{self.addon.endpoint_prefix}/{project}/state",
+                    params={"localSite": local, "remoteSite": remote, "pageLength": 1,
+                            **status_filters})["total"]
+        return total
+
+    def pending(self) -> int:
+        """Representations with files still to move (queued, in flight or backing off)."""
+        waiting = [int(SiteSyncStatus.QUEUED), int(SiteSyncStatus.IN_PROGRESS)]
+        ok = int(SiteSyncStatus.OK)
+        return (self._count(localStatusFilter=waiting, remoteStatusFilter=ok)
+                + self._count(localStatusFilter=ok, remoteStatusFilter=waiting))
+
+    def run_until_idle(self, poll: float = 0.5) -> bool:
+        """Move everything there is, then return True unless something FAILED."""
+        self.remove_leftovers()
+        while not self._stop_event.is_set():
+            if self.run_once():
+                continue
+            if not self.pending():
+                break
+            self._stop_event.wait(poll)
+        failed = int(SiteSyncStatus.FAILED)
+        return (not self._stop_event.is_set() and self._count(localStatusFilter=failed) == 0
+                and self._count(remoteStatusFilter=failed) == 0)
 
     def _update_alternatives(self, project: str, item: dict) -> None:
         site = self.addon.get_sync_project_setting(project)["sites"].get(item["targetSite"])

@@ -21,9 +21,14 @@ ProgressCallback = Callable[[int], None]  # bytes written so far
 class TransferRequest:
     source: AbstractProvider
     target: AbstractProvider
-    path: str  # relative to both site roots
+    path: str  # relative to the source root (and to the target root, unless target_path)
     size: int
     content_hash: str | None
+    target_path: str | None = None
+
+    @property
+    def final_path(self) -> str:
+        return self.target_path or self.path
 
 
 def _hasher_for(content_hash: str | None) -> tuple[str, str | None]:
@@ -40,7 +45,7 @@ def transfer(request: TransferRequest, journal: TempJournal, *,
     algorithm, expected = _hasher_for(request.content_hash)
     target = request.target
     direct = target.has(ATOMIC_WRITE)
-    write_path = request.path if direct else temp_name(request.path)
+    write_path = request.final_path if direct else temp_name(request.final_path)
     marker = journal.add(target.site_name, write_path)
     placed = False
     try:
@@ -54,7 +59,7 @@ def transfer(request: TransferRequest, journal: TempJournal, *,
             raise VerificationFailed(f"{request.path}: {algorithm} hash {digest} does not "
                                      f"match the published {expected}")
         if not direct:
-            target.rename(write_path, request.path)
+            target.rename(write_path, request.final_path)
         placed = True
         return f"{algorithm}:{digest}"
     finally:

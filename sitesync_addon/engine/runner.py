@@ -1,0 +1,87 @@
+"""Running the sync service in the foreground (``sitesync syncservice``), with progress bars."""
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColumn,
+                           TransferSpeedColumn)
+
+
+if TYPE_CHECKING:
+    from sitesync_addon.addon import SiteSyncAddon
+
+
+class ProgressBars:
+    """A rich bar per file in flight and one for all bytes moved."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.total = progress.add_task("all files", total=0)
+        self.tasks: dict[tuple, TaskID] = {}
+        self.written: dict[tuple, int] = {}
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def _key(item: dict) -> tuple:
+        return item["representationId"], item["fileId"], item["targetSite"]
+
+    def started(self, item: dict) -> None:
+        name = item["path"].rsplit("/", 1)[-1]
+        with self.lock:
+            key = self._key(item)
+            self.tasks[key] = self.progress.add_task(f"{item['targetSite']}: {name}",
+                                                     total=item["size"])
+            self.written[key] = 0
+            total = self.progress.tasks[self.total].total or 0
+            self.progress.update(self.total, total=total + item["size"])
+
+    def advanced(self, item: dict, written: int) -> None:
+        with self.lock:
+            key = self._key(item)
+            self.progress.update(self.tasks[key], completed=written)
+            self.progress.advance(self.total, written - self.written[key])
+            self.written[key] = written
+
+    def finished(self, item: dict, outcome: str) -> None:
+        with self.lock:
+            key = self._key(item)
+            task = self.tasks.pop(key)
+            if outcome == "done":
+                self.progress.advance(self.total, item["size"] - self.written.pop(key))
+            self.progress.remove_task(task)
+
+
+def run_service(addon: SiteSyncAddon, active_site: str, *, once: bool = False,
+                concurrency: int = 4, console: Console | None = None) -> bool:
+    """Run until SIGINT/SIGTERM (or until idle with ``once``); False if anything FAILED."""
+    addon.server_init(active_site)
+    thread = addon.sync_thread
+    thread.concurrency = concurrency
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        thread.stop(timeout=0)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                        TransferSpeedColumn(), console=console, disable=console is None,
+                        transient=False)
+    try:
+        with progress:
+            thread.observer = ProgressBars(progress)
+            if once:
+                ok = thread.run_until_idle()
+            else:
+                thread.start()
+                while thread.is_alive():
+                    thread.join(0.5)
+                ok = True
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if console is not None:
+        console.print(f"moved {thread.moved} file(s), {thread.failed} failed attempt(s)")
+    return ok
