@@ -1,9 +1,13 @@
 """One error type for the API, and handlers that turn every failure into a clear JSON body."""
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
@@ -35,10 +39,26 @@ def conflict(detail: str) -> ApiError:
     return ApiError(409, detail)
 
 
+class ErrorResponse(JSONResponse):
+    """An error body that always encodes: the client text it quotes may hold lone surrogates
+    (a JSON body can spell them as escapes), which UTF-8 cannot carry."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":")).encode()
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return ErrorResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's answer without the echoed input, which can be large, NaN or not Unicode;
+        # "loc" and "msg" name the problem.
+        errors = [{key: value for key, value in error.items() if key != "input"}
+                  for error in exc.errors()]
+        return ErrorResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     @app.exception_handler(DataError)
     async def _data_error(_request: Request, exc: DataError) -> JSONResponse:

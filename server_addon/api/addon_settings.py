@@ -1,4 +1,5 @@
 """The settings endpoints the host serves for every addon, typed by the addon's models."""
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Request
@@ -7,14 +8,26 @@ from pydantic import BaseModel, ValidationError
 from server_addon import settings_store
 from server_addon.addon import ServerAddon
 from server_addon.api.deps import AdminDep, DbDep, PrincipalDep, ProjectDep
+from server_addon.api.schemas import ErrorBody
 from server_addon.auth import Principal
 from server_addon.errors import ApiError
 
 SiteId = Annotated[str | None, Query(alias="siteId", pattern=r"^[A-Za-z0-9_.-]+$", max_length=255)]
 SitePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]+$", max_length=255)]
+# Invalid settings answer 422 with a sentence; a malformed request, with FastAPI's list.
+INVALID = {422: {"model": ErrorBody, "description": "Invalid settings or request."}}
 
 
 def _validated(model: type[BaseModel], data: Any, what: str) -> BaseModel:
+    # Settings are stored and served as JSON text: refuse what it cannot carry.
+    try:
+        json.dumps(data, allow_nan=False, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise ApiError(422, f"Invalid {what}: text must be valid Unicode; "
+                            "lone surrogate escapes such as \\ud800 are not.") from None
+    except ValueError:
+        raise ApiError(422, f"Invalid {what}: numbers must be finite; "
+                            "NaN and Infinity are not JSON.") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -43,7 +56,7 @@ def settings_router(addon: ServerAddon) -> APIRouter:
         with db.read() as conn:
             return show(model.model_validate(studio_data(conn)), principal)
 
-    @router.put("", response_model=model)
+    @router.put("", response_model=model, responses=INVALID)
     def put_studio_settings(body: Annotated[dict[str, Any], Body()], _admin: AdminDep,
                             db: DbDep, request: Request) -> dict:
         with db.write() as conn:
@@ -67,7 +80,7 @@ def settings_router(addon: ServerAddon) -> APIRouter:
             full = model.model_validate(settings_store.merge(studio_data(conn), stored))
             return _only_keys(settings_store.masked(full), stored)
 
-    @router.put("/{project}")
+    @router.put("/{project}", responses=INVALID)
     def put_project_overrides(body: Annotated[dict[str, Any], Body()], project: ProjectDep,
                               _admin: AdminDep, db: DbDep, request: Request) -> dict[str, Any]:
         """Replace the project's overrides; the merged result must be valid settings."""
@@ -108,7 +121,7 @@ def settings_router(addon: ServerAddon) -> APIRouter:
                                          site_id=site_id)
         return site_model.model_validate(stored or {}).model_dump(mode="json")
 
-    @router.put("/{project}/site/{site_id}", response_model=site_model)
+    @router.put("/{project}/site/{site_id}", response_model=site_model, responses=INVALID)
     def put_site_settings(body: Annotated[dict[str, Any], Body()],
                           site_id: SitePath, project: ProjectDep,
                           db: DbDep, request: Request) -> dict:

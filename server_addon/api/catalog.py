@@ -10,14 +10,15 @@ from fastapi import APIRouter, Query, Response
 
 from server_addon import catalog
 from server_addon.api.deps import DbDep, ProjectDep, ServiceDep
-from server_addon.api.schemas import (FolderCreate, FolderPublic, ProductCreate, ProductPublic,
-                                      RepresentationCreate, RepresentationPublic, VersionCreate,
-                                      VersionPublic)
+from server_addon.api.schemas import (NO_NUL, FolderCreate, FolderPublic, ProductCreate,
+                                      ProductPublic, RepresentationCreate, RepresentationPublic,
+                                      VersionCreate, VersionPublic)
 from server_addon.db.tables import folders, products, representations, versions
 
 router = APIRouter(prefix="/api/projects/{project}", tags=["catalog"])
 
 IdList = Annotated[list[UUID] | None, Query(max_length=1000)]
+Filter = Annotated[str | None, Query(max_length=255, pattern=NO_NUL)]
 
 
 def _created(response: Response, created: bool) -> None:
@@ -83,7 +84,7 @@ def create_version(body: VersionCreate, project: ProjectDep, db: DbDep,
 @router.get("/versions", response_model=list[VersionPublic])
 def list_versions(project: ProjectDep, db: DbDep,
                   product_id: Annotated[UUID | None, Query(alias="productId")] = None,
-                  task: Annotated[str | None, Query(max_length=255)] = None) -> list[dict]:
+                  task: Filter = None) -> list[dict]:
     with db.read() as conn:
         return catalog.list_versions(conn, project_id=project.id, product_id=product_id,
                                      task=task)
@@ -110,7 +111,7 @@ def create_representation(body: RepresentationCreate, project: ProjectDep, db: D
 def list_representations(project: ProjectDep, db: DbDep,
                          version_ids: Annotated[IdList, Query(alias="versionIds")] = None,
                          ids: Annotated[IdList, Query(alias="representationIds")] = None,
-                         name: Annotated[str | None, Query(max_length=255)] = None
+                         name: Filter = None
                          ) -> list[dict]:
     with db.read() as conn:
         return catalog.list_representations(conn, project_id=project.id,

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from server_addon import auth, catalog
@@ -66,7 +66,8 @@ class Project:
     roots: dict[str, Any]
 
 
-def get_project(project: str, principal: PrincipalDep, db: DbDep) -> Project:
+def get_project(project: Annotated[str, Path(pattern=catalog.NAME_PATTERN, max_length=255)],
+                principal: PrincipalDep, db: DbDep) -> Project:
     """The project named in the path, if it exists and the key may use it."""
     if not principal.may_use_project(project):
         raise forbidden(f"This key may not use project '{project}'.")

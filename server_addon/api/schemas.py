@@ -1,7 +1,7 @@
 """Request and response models of the host API (camelCase on the wire)."""
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -10,9 +10,11 @@ from pydantic.alias_generators import to_camel
 from server_addon.auth import Role
 from server_addon.catalog import NAME_PATTERN
 
+# PostgreSQL text cannot hold NUL characters; refuse them on every backend alike.
+NO_NUL = r"^[^\x00]*$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, min_length=1, max_length=255)]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=255)]
-Text = Annotated[str, StringConstraints(max_length=4096)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=NO_NUL)]
+Text = Annotated[str, StringConstraints(max_length=4096, pattern=NO_NUL)]
 RootPaths = dict[Name, dict[str, Text]]
 
 
@@ -20,6 +22,11 @@ class ApiModel(BaseModel):
     """A response: camelCase on the wire; fields beyond the model are left out."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class ErrorBody(ApiModel):
+    detail: str | list[dict[str, Any]] = Field(
+        description="What is wrong: a sentence, or FastAPI's list of invalid fields.")
 
 
 class ApiRequest(ApiModel):
@@ -60,7 +67,7 @@ class ProjectPublic(ApiModel):
 
 
 class FolderCreate(ApiRequest):
-    path: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    path: Annotated[str, StringConstraints(min_length=1, max_length=1024, pattern=NO_NUL)]
 
 
 class FolderPublic(ApiModel):
@@ -105,10 +112,10 @@ class VersionPublic(ApiModel):
 
 class FileIn(ApiRequest):
     id: UUID | None = None
-    path: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
-        examples=["{root[work]}/proj/shots/sh010/render/sh010_v001.0001.exr"])
+    path: Annotated[str, StringConstraints(min_length=1, max_length=4096, pattern=NO_NUL),
+                    Field(examples=["{root[work]}/proj/shots/sh010/render/sh010_v001.0001.exr"])]
     size: int = Field(ge=0, le=2**62)
-    hash: Annotated[str, StringConstraints(max_length=255)] | None = None
+    hash: Annotated[str, StringConstraints(max_length=255, pattern=NO_NUL)] | None = None
 
 
 class FilePublic(ApiModel):

@@ -6,12 +6,13 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
-from server_addon.api.schemas import ApiModel, ApiRequest
+from server_addon.api.schemas import NO_NUL, ApiModel, ApiRequest
 from sitesync_addon.status import SiteSyncStatus
 
 SiteName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$", min_length=1,
                                             max_length=255)]
-WorkerId = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+WorkerId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=NO_NUL)]
+ErrorText = Annotated[str, StringConstraints(max_length=4000, pattern=NO_NUL)]
 Priority = Annotated[int, Field(ge=1, le=1000)]
 MAX_PAGE_LENGTH = 1000
 
@@ -63,7 +64,7 @@ class FileChange(ApiRequest):
     status: SiteSyncStatus | None = None
     progress: float | None = Field(None, ge=0, le=1, description="Sets IN_PROGRESS.")
     size: int | None = Field(None, ge=0, le=2**62)
-    error: Annotated[str, StringConstraints(max_length=4000)] | None = Field(
+    error: ErrorText | None = Field(
         None, description="Adds a retry; FAILED once retries reach retry_cnt.")
     retry_after: float = Field(0, ge=0, le=86_400, description="Backoff before a retry.")
     paused: bool | None = None
@@ -143,7 +144,7 @@ class ReportItem(ApiRequest):
     outcome: Literal["progress", "done", "error", "release"]
     progress: float | None = Field(None, ge=0, le=1)
     size: int | None = Field(None, ge=0, le=2**62)
-    error: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    error: ErrorText | None = None
     retry_after: float = Field(0, ge=0, le=86_400)
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
 from server_addon.api.deps import DbDep, ProjectDep
+from server_addon.api.schemas import NO_NUL
 from server_addon.db.tables import addon_settings, representations
 from server_addon.errors import ApiError
 from server_addon.sitesync import events, listing, state
@@ -21,9 +22,10 @@ from sitesync_addon.status import SiteSyncStatus
 router = APIRouter(tags=["sitesync state"])
 
 Ids = Annotated[list[UUID] | None, Query(max_length=1000)]
-Names = Annotated[list[Annotated[str, Query(max_length=255)]] | None, Query(max_length=100)]
+Names = Annotated[list[Annotated[str, Query(max_length=255, pattern=NO_NUL)]] | None,
+                  Query(max_length=100)]
 Statuses = Annotated[list[SiteSyncStatus] | None, Query(max_length=10)]
-Text = Annotated[str | None, Query(max_length=255)]
+Text = Annotated[str | None, Query(max_length=255, pattern=NO_NUL)]
 
 
 @router.get("/{project}/state", response_model=StatePage)
