@@ -100,11 +100,10 @@ class SiteSyncAddon(SettingsMixin, StateMixin, PauseMixin, FilesMixin):
             self.sync_thread.wake()
 
     def cli(self, click_group: click.Group) -> None:
-        """Register the ``sitesync`` commands on ``click_group``."""
+        """Register the ``sitesync`` command group on ``click_group``."""
         from sitesync_addon.cli import main
 
-        for command in main.commands.values():
-            click_group.add_command(command)
+        click_group.add_command(main, "sitesync")
 
     def get_plugin_paths(self) -> dict[str, list[str]]:
         return {"publish": [str(PACKAGE_DIR / "plugins" / "publish")]}

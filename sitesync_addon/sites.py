@@ -26,15 +26,16 @@ def platform_roots(root: dict[str, Any], platform: str | None = None) -> dict[st
 def alternative_closure(sites: Iterable[dict[str, Any]]) -> dict[str, set[str]]:
     """Every site's alternatives: the relation made symmetric and transitive, never reflexive.
 
-    Cycles, self references and names of unknown sites in settings are harmless.
+    Cycles and self references are harmless; names of unknown sites are ignored (no state
+    is ever written for a site that is not configured).
     """
-    neighbours: dict[str, set[str]] = {}
+    sites = list(sites)
+    neighbours: dict[str, set[str]] = {site["name"]: set() for site in sites}
     for site in sites:
-        name = site["name"]
-        neighbours.setdefault(name, set())
         for other in site.get("alternative_sites") or []:
-            neighbours[name].add(other)
-            neighbours.setdefault(other, set()).add(name)
+            if other in neighbours:
+                neighbours[site["name"]].add(other)
+                neighbours[other].add(site["name"])
     closure: dict[str, set[str]] = {}
     for start in neighbours:
         if start in closure:

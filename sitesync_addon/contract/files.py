@@ -55,6 +55,7 @@ class FilesMixin:
     def validate_project(self, project_name: str, site_name: str,
                          reset_missing: bool = False) -> dict[str, int]:
         """Record files present on the site as OK; with ``reset_missing`` requeue missing ones."""
+        site_name = self._as_local_id(site_name)  # type: ignore[attr-defined]
         provider = self.provider_for(project_name, site_name)  # type: ignore[attr-defined]
         representations = self._representations(project_name)
         states = self._site_states(project_name, [r["id"] for r in representations],  # type: ignore[attr-defined]
@@ -84,9 +85,10 @@ class FilesMixin:
 
     def _remove_local_files(self, project_name: str, representation_ids: list[str],
                             site_name: str) -> int:
-        """Delete this machine's copies (local_drive sites only) and folders left empty."""
-        if site_name == DEFAULT_SITE:
-            raise ValueError("files on 'studio' are never deleted by SiteSync")
+        """Delete this machine's copies (its local_drive site only) and folders left empty."""
+        if site_name != self.local_site_id:  # type: ignore[attr-defined]
+            raise ValueError(f"only files of this machine's site ({self.local_site_id}) are "  # type: ignore[attr-defined]
+                             f"deleted, not those of '{site_name}'")
         provider = self.provider_for(project_name, site_name)  # type: ignore[attr-defined]
         if provider.code != LOCAL_PROVIDER:
             raise ValueError(f"site '{site_name}' is not a local drive of this machine")
@@ -102,13 +104,13 @@ class FilesMixin:
         return removed
 
     def clear_project(self, project_name: str, site_name: str) -> int:
-        """Remove ``site_name`` from every representation and delete its local files."""
+        """Remove ``site_name`` from every representation and delete its local files.
+
+        Only this machine's local site can be cleared, never ``studio``.
+        """
         site_name = self._as_local_id(site_name)  # type: ignore[attr-defined]
         if site_name == DEFAULT_SITE:
             raise ValueError("clear_project never clears 'studio'")
-        provider = self.provider_for(project_name, site_name)  # type: ignore[attr-defined]
-        if provider.code != LOCAL_PROVIDER:
-            raise ValueError(f"site '{site_name}' is not a local drive of this machine")
         representation_ids = [r["id"] for r in self._representations(project_name)]
         removed = self._remove_local_files(project_name, representation_ids, site_name)
         states = self._site_states(project_name, representation_ids, [site_name])  # type: ignore[attr-defined]

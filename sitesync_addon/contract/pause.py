@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sitesync_addon.server_api import ServerError
+from sitesync_addon.server_api import NotFoundError
 
 if TYPE_CHECKING:
     from sitesync_addon.server_api import ServerApi
@@ -21,6 +21,7 @@ class PauseMixin:
         from sitesync_addon.contract.state import representation_id_of
 
         rep = representation_id_of(representation_id)
+        site_name = self._as_local_id(site_name)  # type: ignore[attr-defined]
         self.api.put(f"/api/{self.endpoint_prefix}/{project_name}/state/{rep}/"  # type: ignore[attr-defined]
                      f"{site_name}/pause", json={"paused": paused})
 
@@ -30,7 +31,11 @@ class PauseMixin:
 
     def unpause_representation(self, project_name: str, representation_id: str,
                                site_name: str) -> None:
-        self._set_representation_pause(project_name, representation_id, site_name, False)
+        """Resume; a site without state is not paused, so nothing happens."""
+        try:
+            self._set_representation_pause(project_name, representation_id, site_name, False)
+        except NotFoundError:
+            pass
 
     def pause_project(self, project_name: str) -> None:
         self.api.put(f"/api/{self.endpoint_prefix}/{project_name}/pause",  # type: ignore[attr-defined]
@@ -56,17 +61,23 @@ class PauseMixin:
 
     def is_representation_paused(self, representation_id: str, check_parents: bool = False,
                                  project_name: str | None = None) -> bool:
-        """Paused on any site; ``check_parents`` also asks the project and the server."""
-        projects = [project_name] if project_name else self.get_enabled_projects()  # type: ignore[attr-defined]
-        for project in projects:
-            try:
-                states = self._site_states(project, [str(representation_id)])  # type: ignore[attr-defined]
-            except ServerError:
-                continue
-            sites = states.get(str(representation_id))
-            if sites is None or (not sites and not project_name):
-                continue
-            if any(site["paused"] for site in sites.values()):
-                return True
-            return check_parents and self.is_project_paused(project, check_parents=True)
-        return False
+        """Paused on any site; ``check_parents`` also asks the project and the server.
+
+        Without ``project_name`` the representation is looked for in the enabled projects.
+        """
+        from sitesync_addon.contract.state import representation_id_of
+
+        rep = representation_id_of(representation_id)
+        owner = project_name
+        for project in [project_name] if project_name else self.get_enabled_projects():  # type: ignore[attr-defined]
+            sites = self._site_states(project, [rep]).get(rep)  # type: ignore[attr-defined]
+            if sites:
+                if any(site["paused"] for site in sites.values()):
+                    return True
+                owner = project
+                break
+        if not check_parents:
+            return False
+        if owner:
+            return self.is_project_paused(owner, check_parents=True)
+        return self.is_paused()

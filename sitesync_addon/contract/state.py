@@ -103,7 +103,7 @@ class StateMixin:
         """Put a site on a representation (every file with ``status``)."""
         self._require_enabled(project_name)
         representation_id = representation_id_of(representation_id)
-        site_name = site_name or DEFAULT_SITE
+        site_name = self._as_local_id(site_name or DEFAULT_SITE)  # type: ignore[attr-defined]
         representation = self._representation(project_name, representation_id)
         if not representation["files"]:
             return
@@ -124,16 +124,24 @@ class StateMixin:
 
     def remove_site(self, project_name: str, representation_id: str, site_name: str,
                     remove_local_files: bool = False) -> None:
-        """Delete a site's state; with ``remove_local_files`` also this machine's copies."""
+        """Delete a site's state; with ``remove_local_files`` also this machine's copies.
+
+        Files are deleted only for this machine's local site; for any other site that
+        option only logs.
+        """
         self._require_enabled(project_name)
         representation_id = representation_id_of(representation_id)
+        site_name = self._as_local_id(site_name)  # type: ignore[attr-defined]
         try:
             self.api.delete(self._state_url(project_name, "state", representation_id,
                                             site_name))
         except NotFoundError as exc:
             log.info("remove_site: %s", exc)
-        if remove_local_files:
-            self._remove_local_files(project_name, [representation_id], site_name)
+        if remove_local_files and site_name != self.local_site_id:
+            log.warning("remove_site: files on site '%s' are not this machine's (%s); kept",
+                        site_name, self.local_site_id)
+        elif remove_local_files:
+            self._remove_local_files(project_name, [representation_id], site_name)  # type: ignore[attr-defined]
 
     def reset_site_on_representation(self, project_name: str, representation_id: str,
                                      side: str | None = None, file_id: str | None = None,
@@ -148,6 +156,7 @@ class StateMixin:
                 raise ValueError(f"side must be 'local' or 'remote', not {side!r}")
             site_name = (self.get_active_site(project_name) if side == "local"  # type: ignore[attr-defined]
                          else self.get_remote_site(project_name))  # type: ignore[attr-defined]
+        site_name = self._as_local_id(site_name)  # type: ignore[attr-defined]
         if file_id is not None:
             self._post_state(project_name, representation_id, site_name, {
                 "files": [{"id": str(file_id), "status": int(SiteSyncStatus.QUEUED)}]})
@@ -166,6 +175,7 @@ class StateMixin:
                 raise ValueError("update_db needs site_name or side ('local' or 'remote')")
             site_name = (self.get_active_site(project_name) if side == "local"  # type: ignore[attr-defined]
                          else self.get_remote_site(project_name))  # type: ignore[attr-defined]
+        site_name = self._as_local_id(site_name)  # type: ignore[attr-defined]
         file_id = (file or {}).get("id") or new_file_id
         change: dict[str, Any] = {}
         if new_file_id is not None:
