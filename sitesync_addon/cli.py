@@ -15,7 +15,7 @@ from rich.table import Table
 from sitesync_addon.server_api import ServerApi, ServerError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _fail(message: str) -> None:
@@ -416,7 +416,7 @@ def clear(ctx: click.Context, project: str, site: str) -> None:
               "(non-zero if anything FAILED).")
 @click.option("--site-id", envvar="SITESYNC_SITE_ID", help="This machine's local site id.")
 @click.option("--concurrency", default=4, show_default=True, type=click.IntRange(1, 64))
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--quiet", is_flag=True, help="No progress bars, only the summary.")
 @click.pass_context
 @friendly_errors
 def syncservice(ctx: click.Context, active_site: str, once: bool, site_id: str | None,
@@ -425,8 +425,8 @@ def syncservice(ctx: click.Context, active_site: str, once: bool, site_id: str |
     from sitesync_addon.engine.runner import run_service
 
     addon = _addon(ctx, site_id)
-    ok = run_service(addon, active_site, once=once, concurrency=concurrency,
-                     console=None if quiet else console)
+    ok = run_service(addon, active_site, once=once, concurrency=concurrency, console=console,
+                     show_progress=not quiet)
     if not ok:
         sys.exit(2)
 

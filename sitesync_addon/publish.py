@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from sitesync_addon.engine.temp_files import TempJournal
 from sitesync_addon.engine.transfer import TransferRequest, transfer
 from sitesync_addon.providers.local_drive import LocalDriveProvider
-from sitesync_addon.sites import DEFAULT_SITE
 
 if TYPE_CHECKING:
     from sitesync_addon.addon import SiteSyncAddon
@@ -32,17 +31,23 @@ def publish_path(project: str, folder: str, product: str, version: int, filename
 def publish_files(addon: SiteSyncAddon, project: str, *, folder: str, product: str,
                   version: int, representation: str, files: Sequence[Path],
                   task: str | None = None, links: Sequence[dict] = ()) -> dict[str, Any]:
-    """Copy ``files`` into the studio root, register them, and stamp the representation's sites.
+    """Copy ``files`` into the project's root as this machine sees it, register them, and
+    stamp the representation's sites.
 
-    Files are copied to a temporary name and renamed once their bytes are verified, so a
-    failing publish leaves neither partial files nor a registered representation.
+    The root is the active site's: the studio root, or this machine's local root when its
+    active site is ``local`` (root overrides), so the stamp that says "OK on the active
+    site" is true. Files are copied to a temporary name and renamed once their bytes are
+    verified, so a failing publish leaves no partial file and registers nothing.
     """
     missing = [str(f) for f in files if not Path(f).is_file()]
     if missing:
         raise ValueError(f"cannot publish missing file(s): {', '.join(missing)}")
-    studio = addon.provider_for(project, DEFAULT_SITE)
-    if ROOT_NAME not in studio.roots:
-        raise ValueError(f"project '{project}' has no '{ROOT_NAME}' root on this platform")
+    active = addon.get_active_site(project)
+    studio = addon.provider_for(project, active)
+    if not isinstance(studio, LocalDriveProvider) or ROOT_NAME not in studio.roots:
+        raise ValueError(f"publishing needs a '{ROOT_NAME}' root on a local drive of this "
+                         f"machine; the active site '{active}' of project '{project}' has "
+                         "none (set its root or local_roots)")
     api = addon.api
     folder_id = api.post(f"/api/projects/{project}/folders", json={"path": folder})["id"]
     product_id = api.post(f"/api/projects/{project}/products",

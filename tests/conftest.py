@@ -52,9 +52,16 @@ def sqlite_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
     return f"sqlite:///{tmp_path / 'sitesync.db'}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest) -> str:
+def select_database(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+# Server tests run on both backends; client-side suites override this with SQLite only and
+# opt into PostgreSQL per test with ``both_databases``.
+database_url = pytest.fixture(params=["sqlite", "postgresql"])(select_database)
+sqlite_database_url = pytest.fixture(params=["sqlite"], name="database_url")(select_database)
+both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"],
+                                         indirect=True)
 
 
 class LiveServer:
@@ -117,3 +124,6 @@ def server(database_url: str) -> Iterator[LiveServer]:
 @pytest.fixture
 def api(server: LiveServer) -> Api:
     return Api(server.url, ADMIN_KEY)
+
+
+from tests.studio import studio  # noqa: E402,F401  (a fixture shared by client-side suites)

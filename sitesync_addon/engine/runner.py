@@ -56,7 +56,8 @@ class ProgressBars:
 
 
 def run_service(addon: SiteSyncAddon, active_site: str, *, once: bool = False,
-                concurrency: int = 4, console: Console | None = None) -> bool:
+                concurrency: int = 4, console: Console | None = None,
+                show_progress: bool = True) -> bool:
     """Run until SIGINT/SIGTERM (or until idle with ``once``); False if anything FAILED."""
     addon.server_init(active_site)
     thread = addon.sync_thread
@@ -67,7 +68,7 @@ def run_service(addon: SiteSyncAddon, active_site: str, *, once: bool = False,
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                        TransferSpeedColumn(), console=console, disable=console is None,
+                        TransferSpeedColumn(), console=console, disable=console is None or not show_progress,
                         transient=False)
     try:
         with progress:

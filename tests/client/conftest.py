@@ -16,14 +16,7 @@ SITE_ID = "ws1"
 PROJECT = "proj"
 
 
-@pytest.fixture(params=["sqlite"])
-def database_url(request: pytest.FixtureRequest) -> str:
-    """SQLite only here; a test opts into PostgreSQL with an indirect parametrize."""
-    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
-
-
-both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"],
-                                         indirect=True)
+from tests.conftest import both_databases, sqlite_database_url  # noqa: E402,F401
 
 
 @dataclass

@@ -1,0 +1,134 @@
+"""The sync engine end to end: live server, real files, the real sync thread."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from sitesync_addon.engine.service import SiteSyncThread
+from sitesync_addon.engine.temp_files import TEMP_SUFFIX
+from sitesync_addon.hashing import hash_file
+from sitesync_addon.status import SiteSyncStatus
+from tests.conftest import both_databases
+from tests.studio import LOCAL_ID, PROJECT
+
+
+def wait_for(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def thread(studio, tmp_path):  # type: ignore[no-untyped-def]
+    sync = SiteSyncThread(studio.artist, state_dir=tmp_path / "state")
+    yield sync
+    sync.stop()
+
+
+def no_temp_files(*roots) -> bool:  # type: ignore[no-untyped-def]
+    return not [p for root in roots for p in root.rglob(f"*{TEMP_SUFFIX}")]
+
+
+@both_databases
+def test_fifty_representations_reach_the_local_site(studio, thread):
+    reps = [studio.publish(f"sh{n:03d}", [1000 + n, 20_000, 300_000]) for n in range(50)]
+    for rep in reps:
+        studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    assert thread.run_until_idle() is True
+    for rep in reps:
+        assert studio.artist.is_representation_on_site(PROJECT, rep["id"], LOCAL_ID)
+        for file in rep["files"]:
+            assert hash_file(studio.local_path(file)) == file["hash"]
+    assert no_temp_files(studio.root, studio.local_root)
+    assert thread.moved == 150 and thread.failed == 0
+
+
+def test_running_thread_wakes_on_new_work_within_a_second(studio, thread):
+    thread.start()
+    time.sleep(0.5)  # idle, waiting for loop_delay (60 s) or an event
+    rep = studio.publish("sh010", [50_000])
+    started = time.monotonic()
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    wait_for(lambda: studio.artist.is_representation_on_site(PROJECT, rep["id"], LOCAL_ID), 5)
+    assert time.monotonic() - started < 1.5
+
+
+def test_corrupt_source_retries_then_fails_with_message(studio, thread):
+    rep = studio.publish("sh010", [10_000, 10_000])
+    studio.studio_path(rep["files"][0]).write_bytes(b"x" * 10_000)  # same size, other bytes
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    assert thread.run_until_idle() is False
+    files = studio.artist._site_states(PROJECT, [rep["id"]], [LOCAL_ID])[rep["id"]][LOCAL_ID][
+        "files"]
+    bad, good = files[rep["files"][0]["id"]], files[rep["files"][1]["id"]]
+    assert bad["status"] == SiteSyncStatus.FAILED and bad["retries"] == 3
+    assert "hash" in bad["message"]
+    assert good["status"] == SiteSyncStatus.OK
+    assert not studio.local_path(rep["files"][0]).exists()  # never under its final name
+    assert no_temp_files(studio.local_root)
+
+
+def test_priority_orders_the_work(studio, thread):
+    low = studio.publish("low", [1000])
+    high = studio.publish("high", [1000])
+    order = []
+    thread.observer = type("Recorder", (), {
+        "started": lambda self, item: order.append(item["representationId"]),
+        "advanced": lambda self, item, written: None,
+        "finished": lambda self, item, outcome: None})()
+    thread.concurrency = 1
+    studio.artist.add_site(PROJECT, low["id"], LOCAL_ID)
+    studio.artist.add_site(PROJECT, high["id"], LOCAL_ID)
+    studio.artist.update_db(PROJECT, high["id"], LOCAL_ID, priority=900)
+    thread.run_until_idle()
+    assert order == [high["id"], low["id"]]
+
+
+def test_pause_stops_a_transfer_between_chunks(studio, thread):
+    rep = studio.publish("big", [256 * 1024 * 1024])
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    slow = [0]
+
+    class Throttle:
+        def started(self, item): ...  # type: ignore[no-untyped-def]
+
+        def advanced(self, item, written):  # type: ignore[no-untyped-def]
+            slow[0] += 1
+            time.sleep(0.05)
+
+        def finished(self, item, outcome): ...  # type: ignore[no-untyped-def]
+
+    thread.observer = Throttle()
+    thread.start()
+    wait_for(lambda: slow[0] >= 2)
+    studio.artist.pause_representation(PROJECT, rep["id"], LOCAL_ID)
+    wait_for(lambda: studio.artist.get_progress_for_repre(
+        PROJECT, rep["id"], LOCAL_ID)[LOCAL_ID] == 0 and no_temp_files(studio.local_root), 10)
+    assert slow[0] < 32  # stopped well before the 32 chunks of the file
+    assert not studio.local_path(rep["files"][0]).exists()
+    thread.observer = None
+    studio.artist.unpause_representation(PROJECT, rep["id"], LOCAL_ID)
+    wait_for(lambda: studio.artist.is_representation_on_site(PROJECT, rep["id"], LOCAL_ID))
+    assert hash_file(studio.local_path(rep["files"][0])) == rep["files"][0]["hash"]
+
+
+def test_server_pause_is_honoured(studio, thread):
+    rep = studio.publish("sh010", [1000])
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    studio.artist.pause_server()
+    assert thread.run_once() is False
+    studio.artist.unpause_server()
+    assert thread.run_until_idle() is True
+
+
+def test_leftover_temporary_files_are_removed_at_start(studio, thread, tmp_path):
+    rep = studio.publish("sh010", [1000])
+    leftover = studio.local_root / "proj" / ".x.sitesync-part"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"partial")
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    thread.journal.add(LOCAL_ID, "work/proj/.x.sitesync-part")
+    assert thread.run_until_idle()
+    assert not leftover.exists()

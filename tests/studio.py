@@ -1,0 +1,60 @@
+"""A studio on a live server: a project with sync on, a studio root and a local site."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sitesync_addon import SiteSyncAddon
+from sitesync_addon.publish import publish_files
+from tests.conftest import ADMIN_KEY
+
+PROJECT = "proj"
+LOCAL_ID = "ws1"
+
+
+@dataclass
+class Studio:
+    url: str
+    root: Path
+    local_root: Path
+    tmp: Path
+    publisher: SiteSyncAddon
+    artist: SiteSyncAddon
+
+    def publish(self, shot: str, sizes: list[int], version: int = 1, name: str = "bin") -> dict:
+        folder = self.tmp / "incoming" / f"{shot}-v{version}-{name}"
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for index, size in enumerate(sizes):
+            path = folder / f"{shot}_{index:04d}.{name}"
+            path.write_bytes(os.urandom(size))
+            paths.append(path)
+        return publish_files(self.publisher, PROJECT, folder=f"shots/{shot}", product="plate",
+                             version=version, representation=name, files=paths)
+
+    def local_path(self, file: dict) -> Path:
+        return self.local_root / file["path"].partition("/")[2]
+
+    def studio_path(self, file: dict) -> Path:
+        return self.root / file["path"].partition("/")[2]
+
+
+@pytest.fixture
+def studio(server, tmp_path) -> Studio:  # type: ignore[no-untyped-def]
+    root, local_root = tmp_path / "studio", tmp_path / "ws1"
+    root.mkdir()
+    local_root.mkdir()
+    admin = SiteSyncAddon(server.url, ADMIN_KEY, site_id="publisher")
+    settings = f"/api/{admin.endpoint_prefix}/settings"
+    admin.api.post("/api/projects", json={"name": PROJECT,
+                                          "roots": {"work": {"linux": str(root)}}})
+    admin.api.put(settings, json={"enabled": True, "config": {"retry_cnt": 3}})
+    admin.api.put(f"{settings}/{PROJECT}/site/{LOCAL_ID}", json={
+        "active_site": "local", "remote_site": "studio",
+        "local_roots": [{"name": "work", "path": str(local_root)}]})
+    artist = SiteSyncAddon(server.url, ADMIN_KEY, site_id=LOCAL_ID)
+    artist.retry_backoff_base = 0.05
+    return Studio(server.url, root, local_root, tmp_path, admin, artist)
