@@ -4,9 +4,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, func, literal, select
+from sqlalchemy import ColumnElement, Connection, FromClause, and_, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from server_addon.db.tables import files, folders, products, representations, versions
@@ -16,6 +16,7 @@ from sitesync_addon.status import SiteSyncStatus, effective_status
 
 SortKey = Literal["folder", "product", "version", "representation", "localStatus",
                   "remoteStatus", "priority", "updatedAt"]
+_NA = int(SiteSyncStatus.NA)
 
 
 @dataclass
@@ -38,61 +39,113 @@ class StateFilter:
     extra: dict = field(default_factory=dict)
 
 
-def _status_column(side):  # type: ignore[no-untyped-def]
-    return func.coalesce(side.c.status, literal(int(SiteSyncStatus.NA)))
+class _Side:
+    """One site's state row of a representation; absent (all NULL) when it has none there."""
+
+    def __init__(self, name: str, site: str, statuses: Sequence[int] | None,
+                 both_only: bool) -> None:
+        self.table = aliased(site_states, name=name)
+        self.site = site
+        self.statuses = list(statuses or [])
+        # Only rows with a state can match: join it inner, and the planner may start there.
+        self.required = both_only or bool(self.statuses) and _NA not in self.statuses
+
+    def column(self, name: str, default: Any) -> ColumnElement:
+        column = self.table.c[name]
+        return column if self.required else func.coalesce(column, literal(default))
+
+    def condition(self) -> ColumnElement:
+        # Written without COALESCE so an index on status serves it.
+        matches = self.table.c.status.in_(self.statuses)
+        return matches if _NA not in self.statuses else or_(self.table.c.site.is_(None), matches)
 
 
 def list_state(conn: Connection, *, project_id: uuid.UUID, flt: StateFilter) -> dict:
-    local = aliased(site_states, name="local_state")
-    remote = aliased(site_states, name="remote_state")
-    base = (
-        select(representations.c.id)
-        .join(versions, versions.c.id == representations.c.version_id)
-        .join(products, products.c.id == versions.c.product_id)
-        .join(folders, folders.c.id == products.c.folder_id)
-        .outerjoin(local, and_(local.c.representation_id == representations.c.id,
-                               local.c.site == flt.local_site))
-        .outerjoin(remote, and_(remote.c.representation_id == representations.c.id,
-                                remote.c.site == flt.remote_site))
-        .where(representations.c.project_id == project_id)
-    )
-    conditions = []
+    local = _Side("local_state", flt.local_site, flt.local_statuses, flt.both_only)
+    remote = _Side("remote_state", flt.remote_site, flt.remote_statuses, flt.both_only)
+    # A required side has project_id itself, so the representations table can often be left
+    # out; every other table is joined only when a filter or the sort reads it.
+    driver = local if local.required else remote if remote.required else None
+    rep_id = driver.table.c.representation_id if driver else representations.c.id
+
+    if driver is None:
+        conditions: list[ColumnElement] = [representations.c.project_id == project_id]
+    else:
+        conditions = [driver.table.c.project_id == project_id,
+                      driver.table.c.site == driver.site]
+    needed: set[Any] = set()
     if flt.representation_ids is not None:
-        conditions.append(representations.c.id.in_(list(flt.representation_ids)))
+        conditions.append(rep_id.in_(list(flt.representation_ids)))
     if flt.repre_names:
         conditions.append(representations.c.name.in_(list(flt.repre_names)))
-    if flt.folder:
-        conditions.append(folders.c.path.icontains(flt.folder, autoescape=True))
-    if flt.product:
-        conditions.append(products.c.name.icontains(flt.product, autoescape=True))
-    if flt.version is not None:
-        conditions.append(versions.c.version == flt.version)
+        needed.add(representations)
     if flt.version_ids is not None:
-        conditions.append(versions.c.id.in_(list(flt.version_ids)))
-    if flt.local_statuses:
-        conditions.append(_status_column(local).in_(list(flt.local_statuses)))
-    if flt.remote_statuses:
-        conditions.append(_status_column(remote).in_(list(flt.remote_statuses)))
-    if flt.both_only:
-        conditions.extend([local.c.site.is_not(None), remote.c.site.is_not(None)])
-    base = base.where(*conditions)
+        conditions.append(representations.c.version_id.in_(list(flt.version_ids)))
+        needed.add(representations)
+    # Catalog filters as one set of version ids, so the planner can start from the few
+    # matching versions rather than test every representation's chain of parents.
+    catalog: list[ColumnElement] = []
+    if flt.folder:
+        catalog.append(folders.c.path.icontains(flt.folder, autoescape=True))
+    if flt.product:
+        catalog.append(products.c.name.icontains(flt.product, autoescape=True))
+    if flt.version is not None:
+        catalog.append(versions.c.version == flt.version)
+    if catalog:
+        matching_versions = (select(versions.c.id)
+                             .join(products, products.c.id == versions.c.product_id)
+                             .join(folders, folders.c.id == products.c.folder_id)
+                             .where(versions.c.project_id == project_id, *catalog))
+        conditions.append(representations.c.version_id.in_(matching_versions))
+        needed.add(representations)
+    for side in (local, remote):
+        if side.statuses:
+            conditions.append(side.condition())
+        if side.required or side.statuses:
+            needed.add(side)
 
-    total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    sort_columns = {
-        "folder": folders.c.path, "product": products.c.name, "version": versions.c.version,
-        "representation": representations.c.name, "localStatus": _status_column(local),
-        "remoteStatus": _status_column(remote),
-        "priority": func.coalesce(local.c.priority, literal(DEFAULT_PRIORITY)),
-        "updatedAt": func.coalesce(local.c.updated_at, representations.c.created_at),
+    sort_by: dict[str, tuple[ColumnElement, Any]] = {
+        "folder": (folders.c.path, folders), "product": (products.c.name, products),
+        "version": (versions.c.version, versions),
+        "representation": (representations.c.name, representations),
+        "localStatus": (local.column("status", _NA), local),
+        "remoteStatus": (remote.column("status", _NA), remote),
+        "priority": (local.column("priority", DEFAULT_PRIORITY), local),
+        "updatedAt": (func.coalesce(local.table.c.updated_at, representations.c.created_at),
+                      local),
     }
-    order = sort_columns[flt.sort_by]
-    order = order.desc() if flt.sort_desc else order.asc()
-    page_query = (base.add_columns(versions.c.id.label("version_id"))
-                  .order_by(order, representations.c.id)
+    order, sort_table = sort_by[flt.sort_by]
+    sort_tables = {sort_table, representations} if flt.sort_by == "updatedAt" else {sort_table}
+
+    def matching(*columns: Any, tables: set[Any]) -> Any:
+        source = _joined(driver, rep_id, local, remote, tables)
+        return select(*columns).select_from(source).where(*conditions)
+
+    total = conn.execute(matching(func.count(), tables=needed)).scalar_one()
+    page_query = (matching(rep_id, tables=needed | sort_tables)
+                  .order_by(order.desc() if flt.sort_desc else order.asc(), rep_id)
                   .limit(flt.page_length).offset((flt.page - 1) * flt.page_length))
-    rep_ids = [row.id for row in conn.execute(page_query)]
+    rep_ids = list(conn.execute(page_query).scalars())
     return {"total": total, "page": flt.page, "pageLength": flt.page_length,
             "representations": _items(conn, project_id, rep_ids, flt)}
+
+
+def _joined(driver: _Side | None, rep_id: ColumnElement, local: _Side, remote: _Side,
+            tables: set[Any]) -> FromClause:
+    """The driving table joined with ``tables`` and the catalog tables they hang from."""
+    chain = [(representations, representations.c.id == rep_id),
+             (versions, versions.c.id == representations.c.version_id),
+             (products, products.c.id == versions.c.product_id),
+             (folders, folders.c.id == products.c.folder_id)]
+    depth = max((i for i, (table, _) in enumerate(chain) if table in tables), default=-1)
+    source: Any = representations if driver is None else driver.table
+    for table, on in chain[0 if driver else 1:depth + 1]:
+        source = source.join(table, on)
+    for side in (local, remote):
+        if side in tables and side is not driver:
+            on = and_(side.table.c.representation_id == rep_id, side.table.c.site == side.site)
+            source = source.join(side.table, on, isouter=not side.required)
+    return source
 
 
 def _items(conn: Connection, project_id: uuid.UUID, rep_ids: list[uuid.UUID],

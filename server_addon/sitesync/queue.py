@@ -12,7 +12,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Connection, and_, or_, select, tuple_, update
+from sqlalchemy import (Connection, and_, bindparam, false, literal_column, or_, select,
+                        tuple_, update)
 from sqlalchemy.orm import aliased
 
 from server_addon.db.tables import files
@@ -39,22 +40,28 @@ def _candidates(conn: Connection, *, project_id: uuid.UUID, target: str, source:
                 limit: int, now: float) -> list:
     target_row = file_states
     source_row = aliased(file_states)
+    # A per-row lookup rather than a join: the planner misjudges the self-join on two columns
+    # and would sort every queued file instead of walking the queue index and stopping early.
+    source_status = select(source_row.c.status).where(
+        source_row.c.representation_id == target_row.c.representation_id,
+        source_row.c.site == source, source_row.c.file_id == target_row.c.file_id
+    ).scalar_subquery()
     query = (
         select(target_row.c.representation_id, target_row.c.file_id, target_row.c.priority,
                target_row.c.queued_at, target_row.c.retries, files.c.path, files.c.size,
                files.c.hash)
-        .join(source_row, and_(source_row.c.representation_id == target_row.c.representation_id,
-                               source_row.c.file_id == target_row.c.file_id,
-                               source_row.c.site == source,
-                               source_row.c.status == SiteSyncStatus.OK))
         .join(files, and_(files.c.representation_id == target_row.c.representation_id,
                           files.c.id == target_row.c.file_id))
         .where(target_row.c.project_id == project_id, target_row.c.site == target,
-               target_row.c.status.in_([SiteSyncStatus.IN_PROGRESS, SiteSyncStatus.QUEUED]),
-               target_row.c.paused.is_(False),
+               # Spelled as the queue index's partial predicate (literals, ``paused = false``)
+               # so both backends use that index.
+               target_row.c.status.in_([literal_column(str(int(SiteSyncStatus.IN_PROGRESS))),
+                                        literal_column(str(int(SiteSyncStatus.QUEUED)))]),
+               target_row.c.paused == false(),
                or_(target_row.c.lease_expires_at.is_(None),
                    target_row.c.lease_expires_at < now),
-               target_row.c.available_at <= now)
+               target_row.c.available_at <= now,
+               source_status == SiteSyncStatus.OK)
         .order_by(target_row.c.priority.desc(), target_row.c.queued_at)
         .limit(limit)
     )
@@ -82,14 +89,14 @@ def claim(conn: Connection, *, project_id: uuid.UUID, local_site: str, remote_si
     if not found:
         return []
     expires = now + lease_seconds
-    for target in {item[1] for item in found}:
-        keys = [(item[0].representation_id, item[0].file_id) for item in found
-                if item[1] == target]
-        conn.execute(update(file_states).where(
-            file_states.c.site == target,
-            tuple_(file_states.c.representation_id, file_states.c.file_id).in_(keys))
-            .values(status=SiteSyncStatus.IN_PROGRESS, lease_owner=worker_id,
-                    lease_expires_at=expires, updated_at=now))
+    # One primary-key update per file: SQLite scans the table for a list of row values.
+    conn.execute(update(file_states).where(
+        file_states.c.representation_id == bindparam("rid"),
+        file_states.c.site == bindparam("target"), file_states.c.file_id == bindparam("fid"))
+        .values(status=SiteSyncStatus.IN_PROGRESS, lease_owner=worker_id,
+                lease_expires_at=expires, updated_at=now),
+        [{"rid": row.representation_id, "target": target, "fid": row.file_id}
+         for row, target, _, _ in found])
     refresh_aggregates(conn, {(item[0].representation_id, item[1]) for item in found}, now)
     return [{"representation_id": row.representation_id, "file_id": row.file_id,
              "path": row.path, "size": row.size, "hash": row.hash, "source_site": source,

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from server_addon import catalog
@@ -62,6 +62,19 @@ def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
         yield items[start:start + size]
 
 
+def _pairs_in(table: Any, keys: Iterable[tuple[uuid.UUID, str]]) -> ColumnElement[bool]:
+    """``(representation_id, site) IN keys``, spelled per site as ``representation_id IN``.
+
+    Both backends turn a list of row values into one index probe per pair at best (PostgreSQL
+    plans it as a long OR); a plain IN list per site is a single index scan.
+    """
+    by_site: dict[str, list[uuid.UUID]] = {}
+    for rep_id, site in keys:
+        by_site.setdefault(site, []).append(rep_id)
+    return or_(*(and_(table.c.site == site, table.c.representation_id.in_(rep_ids))
+                 for site, rep_ids in by_site.items()))
+
+
 def file_values(status: int, size: int, now: float) -> dict:
     """Column values of a file freshly set to ``status`` (OK: all bytes there)."""
     done = status == SiteSyncStatus.OK
@@ -105,7 +118,7 @@ def _lock_site_states(conn: Connection, keys: Sequence[tuple[uuid.UUID, str]]) -
     found: set = set()
     for chunk in _chunks(sorted(set(keys), key=lambda k: (str(k[0]), k[1]))):
         query = select(site_states.c.representation_id, site_states.c.site).where(
-            tuple_(site_states.c.representation_id, site_states.c.site).in_(list(chunk)))
+            _pairs_in(site_states, chunk))
         if conn.dialect.name == "postgresql":
             query = query.with_for_update()
         found.update((row.representation_id, row.site) for row in conn.execute(query))
@@ -206,6 +219,8 @@ def _priority_of(conn: Connection, change: SiteChange) -> int:
 
 
 def _set_site_flags(conn: Connection, change: SiteChange, now: float) -> None:
+    if change.priority is None and change.paused is None:
+        return
     site_where = and_(site_states.c.representation_id == change.representation_id,
                       site_states.c.site == change.site)
     file_where = and_(file_states.c.representation_id == change.representation_id,
@@ -227,17 +242,18 @@ def refresh_aggregates(conn: Connection, keys: Iterable[tuple[uuid.UUID, str]],
     for chunk in _chunks(keys):
         query = select(file_states.c.representation_id, file_states.c.site,
                        file_states.c.status, file_states.c.paused).where(
-            tuple_(file_states.c.representation_id, file_states.c.site).in_(list(chunk)))
+            _pairs_in(file_states, chunk))
         for row in conn.execute(query):
             statuses[(row.representation_id, row.site)].append(
                 effective_status(row.status, row.paused))
-    params = [{"rid": rid, "sname": site, "agg": int(aggregate_status(found)), "now": now}
-              for (rid, site), found in statuses.items()]
-    if params:
-        conn.execute(update(site_states).where(
-            site_states.c.representation_id == bindparam("rid"),
-            site_states.c.site == bindparam("sname")).values(
-            status=bindparam("agg"), updated_at=bindparam("now")), params)
+    # One UPDATE per resulting status and batch, not one per row: a stamp is mostly alike.
+    by_status: dict[int, list[tuple[uuid.UUID, str]]] = {}
+    for key, found in statuses.items():
+        by_status.setdefault(int(aggregate_status(found)), []).append(key)
+    for status, group in by_status.items():
+        for chunk in _chunks(group):
+            conn.execute(update(site_states).where(_pairs_in(site_states, chunk))
+                         .values(status=status, updated_at=now))
 
 
 def delete_site_state(conn: Connection, *, project_id: uuid.UUID, representation_id: uuid.UUID,

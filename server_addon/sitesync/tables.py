@@ -21,7 +21,11 @@ site_states = Table(
     Column("paused", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
-    Index("ix_sitesync_site_states_listing", "project_id", "site", "priority"),
+    # The state listing sorted by priority, and filtered by status with an index-only count.
+    Index("ix_sitesync_site_states_listing", "project_id", "site", text("priority DESC"),
+          "representation_id"),
+    Index("ix_sitesync_site_states_status", "project_id", "site", "status",
+          text("priority DESC"), "representation_id"),
 )
 
 # One row per (representation, site, file): what the work queue hands out.

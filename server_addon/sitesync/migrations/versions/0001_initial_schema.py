@@ -46,7 +46,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('representation_id', 'site')
     )
     with op.batch_alter_table('sitesync_site_states', schema=None) as batch_op:
-        batch_op.create_index('ix_sitesync_site_states_listing', ['project_id', 'site', 'priority'], unique=False)
+        batch_op.create_index('ix_sitesync_site_states_listing', ['project_id', 'site', sa.text('priority DESC'), 'representation_id'], unique=False)
+        batch_op.create_index('ix_sitesync_site_states_status', ['project_id', 'site', 'status', sa.text('priority DESC'), 'representation_id'], unique=False)
 
     op.create_table('sitesync_file_states',
     sa.Column('representation_id', sa.Uuid(), nullable=False),
@@ -79,6 +80,7 @@ def downgrade() -> None:
     op.drop_index('ix_sitesync_file_states_queue', table_name='sitesync_file_states')
     op.drop_table('sitesync_file_states')
     with op.batch_alter_table('sitesync_site_states', schema=None) as batch_op:
+        batch_op.drop_index('ix_sitesync_site_states_status')
         batch_op.drop_index('ix_sitesync_site_states_listing')
 
     op.drop_table('sitesync_site_states')
