@@ -59,7 +59,6 @@ def select_database(request: pytest.FixtureRequest) -> str:
 # Server tests run on both backends; client-side suites override this with SQLite only and
 # opt into PostgreSQL per test with ``both_databases``.
 database_url = pytest.fixture(params=["sqlite", "postgresql"])(select_database)
-sqlite_database_url = pytest.fixture(params=["sqlite"], name="database_url")(select_database)
 both_databases = pytest.mark.parametrize("database_url", ["sqlite", "postgresql"],
                                          indirect=True)
 

@@ -125,6 +125,8 @@ def report(conn: Connection, *, project_id: uuid.UUID, worker_id: str,
         if conn.dialect.name == "postgresql":
             query = query.with_for_update(of=file_states)
         rows = {(r.representation_id, r.site, r.file_id): r for r in conn.execute(query)}
+    stop_all = pauses.is_server_paused(conn) or pauses.is_project_paused(conn,
+                                                                        project_id=project_id)
     results, touched = [], set()
     for item in reports:
         key = (item.representation_id, item.site, item.file_id)
@@ -142,10 +144,28 @@ def report(conn: Connection, *, project_id: uuid.UUID, worker_id: str,
             file_states.c.site == item.site, file_states.c.file_id == item.file_id)
             .values(values))
         touched.add((item.representation_id, item.site))
-        results.append({"accepted": True, "detail": None, "status": values.get("status",
-                                                                               row.status)})
+        # A paused file keeps its lease until the worker stops it and releases it.
+        results.append({"accepted": True, "detail": None,
+                        "status": values.get("status", row.status),
+                        "paused": stop_all or row.paused})
     refresh_aggregates(conn, touched, now)
     return results
+
+
+def release_worker(conn: Connection, *, project_id: uuid.UUID, worker_id: str) -> int:
+    """Return every file a worker holds to the queue (it restarted after a crash)."""
+    held = [(row.representation_id, row.site) for row in conn.execute(
+        select(file_states.c.representation_id, file_states.c.site).where(
+            file_states.c.project_id == project_id, file_states.c.lease_owner == worker_id))]
+    if not held:
+        return 0
+    now = time.time()
+    conn.execute(update(file_states).where(
+        file_states.c.project_id == project_id, file_states.c.lease_owner == worker_id)
+        .values(status=SiteSyncStatus.QUEUED, lease_owner=None, lease_expires_at=None,
+                updated_at=now))
+    refresh_aggregates(conn, set(held), now)
+    return len(held)
 
 
 def _report_values(row, item: Report, retry_cnt: int, lease_seconds: float,  # type: ignore[no-untyped-def]
@@ -153,8 +173,9 @@ def _report_values(row, item: Report, retry_cnt: int, lease_seconds: float,  # t
     if item.outcome == "done":
         return file_values(SiteSyncStatus.OK, row.full_size, now)
     if item.outcome == "release":
+        # The worker deleted its partial copy: nothing of the file is on the target.
         return {"status": SiteSyncStatus.QUEUED, "lease_owner": None, "lease_expires_at": None,
-                "updated_at": now}
+                "progress": 0.0, "size": 0, "updated_at": now}
     if item.outcome == "error":
         update_ = FileUpdate(item.file_id, error=item.error or "transfer failed",
                              retry_after=item.retry_after)

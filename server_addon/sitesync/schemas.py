@@ -158,6 +158,16 @@ class ReportResult(ApiModel):
     accepted: bool
     detail: str | None = None
     status: SiteSyncStatus | None = None
+    paused: bool = Field(False, description="The file (or its project, or the server) is "
+                                            "paused: stop the transfer and release it.")
+
+
+class ReleaseRequest(ApiRequest):
+    worker_id: WorkerId
+
+
+class ReleaseResult(ApiModel):
+    released: int
 
 
 class PauseState(ApiRequest):

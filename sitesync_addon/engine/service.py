@@ -10,7 +10,6 @@ import logging
 import random
 import socket
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -60,7 +59,8 @@ class SiteSyncThread(threading.Thread):
         site = active_site or addon.local_site_id
         self.site = addon.local_site_id if site == LOCAL_SITE else site
         self.concurrency = concurrency
-        self.worker_id = f"{socket.gethostname()}:{self.site}:{uuid.uuid4().hex[:8]}"
+        # Stable per machine and site, so a restarted service takes back what it held.
+        self.worker_id = f"{socket.gethostname()}:{self.site}"
         state_dir = state_dir or Path(platformdirs.user_state_dir("sitesync"))
         self.journal = TempJournal(state_dir / "in-flight" / self.site)
         self.reporter = Reporter(addon.api, addon.endpoint_prefix, self.worker_id,
@@ -113,6 +113,9 @@ class SiteSyncThread(threading.Thread):
         removed = self.journal.clean(delete)
         if removed:
             log.info("removed %d temporary files left by an earlier run", removed)
+        for project in self.addon.get_enabled_projects():
+            self.addon.api.post(f"/api/{self.addon.endpoint_prefix}/{project}/work/release",
+                                json={"workerId": self.worker_id})
         return removed
 
     def _loop_delay(self) -> float:

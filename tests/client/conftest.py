@@ -16,7 +16,8 @@ SITE_ID = "ws1"
 PROJECT = "proj"
 
 
-from tests.conftest import both_databases, sqlite_database_url  # noqa: E402,F401
+from tests.conftest import both_databases  # noqa: E402,F401
+from tests.sqlite_only import sqlite_database_url  # noqa: E402,F401
 
 
 @dataclass

@@ -181,3 +181,26 @@ def test_bad_claims_and_reports(api, project):
         {"representationId": "3f1c5b8e-0000-4000-8000-000000000000",
          "fileId": "3f1c5b8e-0000-4000-8000-000000000001", "site": "ws1", "outcome": "done"}]}
     ).json()[0]["accepted"] is False
+
+
+def test_release_returns_every_file_a_worker_held(api, project):
+    pub = publish(api, project, files=3)
+    stamp(api, project, pub.ids, "studio", OK)
+    stamp(api, project, pub.ids, "ws1", QUEUED)
+    assert len(claim(api, project, worker="crashed")) == 3
+    released = ok(api.post(f"{{api}}/{project}/work/release", json={"workerId": "crashed"}))
+    assert released == {"released": 3}
+    assert len(claim(api, project, worker="crashed")) == 3
+
+
+def test_progress_answers_tell_about_pauses(api, project):
+    pub = publish(api, project, files=1)
+    stamp(api, project, pub.ids, "studio", OK)
+    stamp(api, project, pub.ids, "ws1", QUEUED)
+    items = claim(api, project)
+    assert report(api, project, items, "progress", progress=0.1)[0]["paused"] is False
+    ok(api.put(f"{{api}}/{project}/state/{pub.ids[0]}/ws1/pause", json={"paused": True}))
+    assert report(api, project, items, "progress", progress=0.2)[0]["paused"] is True
+    ok(api.put(f"{{api}}/{project}/state/{pub.ids[0]}/ws1/pause", json={"paused": False}))
+    ok(api.put("{api}/pause", json={"paused": True}))
+    assert report(api, project, items, "progress", progress=0.3)[0]["paused"] is True

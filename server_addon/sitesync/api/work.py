@@ -6,7 +6,8 @@ from fastapi import APIRouter, Response
 from server_addon.api.deps import DbDep, ProjectDep
 from server_addon.sitesync import events, queue
 from server_addon.sitesync.config import retry_count
-from server_addon.sitesync.schemas import ClaimRequest, ReportRequest, ReportResult, WorkItem
+from server_addon.sitesync.schemas import (ClaimRequest, ReleaseRequest, ReleaseResult,
+                                           ReportRequest, ReportResult, WorkItem)
 
 router = APIRouter(tags=["sitesync work queue"])
 
@@ -37,6 +38,16 @@ def report_work(project: ProjectDep, db: DbDep, body: ReportRequest) -> list[dic
         if any(r.outcome in ("error", "release") for r in reports):
             events.publish(conn, kind="new_work", project=project.name)
     return results
+
+
+@router.post("/{project}/work/release", response_model=ReleaseResult)
+def release_work(project: ProjectDep, db: DbDep, body: ReleaseRequest) -> dict:
+    """Return every file leased to ``workerId`` to the queue, e.g. when it restarts."""
+    with db.write() as conn:
+        released = queue.release_worker(conn, project_id=project.id, worker_id=body.worker_id)
+        if released:
+            events.publish(conn, kind="new_work", project=project.name)
+    return {"released": released}
 
 
 @router.post("/{project}/reset_timer", status_code=204)
