@@ -62,9 +62,8 @@ def _api(ctx: click.Context) -> ServerApi:
 def server(host: str, port: int, database_url: str | None) -> None:
     """Run the SiteSync server (migrates the database first)."""
     try:
-        import uvicorn
-
         from server_addon import create_app
+        from server_addon.serve import uvicorn_server
     except ImportError:
         _fail("the server needs its extra: pip install 'sitesync[server]'")
     app = create_app(database_url)
@@ -73,7 +72,7 @@ def server(host: str, port: int, database_url: str | None) -> None:
                       f"{app.state.generated_admin_key}", highlight=False)
     console.print(f"SiteSync server on http://{host}:{port} "
                   f"({app.state.db.engine.dialect.name})", highlight=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn_server(app, host, port).run()
 
 
 @main.group()

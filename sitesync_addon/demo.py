@@ -39,13 +39,11 @@ def _free_port() -> int:
 
 def start_embedded_server(data_dir: Path, api_key: str) -> tuple[str, Any]:
     """A server on SQLite in ``data_dir``, served by uvicorn in a thread on 127.0.0.1."""
-    import uvicorn
-
     from server_addon import create_app
+    from server_addon.serve import uvicorn_server
 
     app = create_app(f"sqlite:///{data_dir / 'sitesync.db'}", admin_api_key=api_key)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(),
-                                           log_level="warning"))
+    server = uvicorn_server(app, "127.0.0.1", _free_port())
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.02)

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 import sqlalchemy as sa
-import uvicorn
 
 from server_addon import create_app
+from server_addon.serve import uvicorn_server
 
 ADMIN_KEY = "ssk_test_admin_key"
 PG_ADMIN_URL = os.environ.get("SITESYNC_TEST_PG_URL",
@@ -70,9 +70,7 @@ class LiveServer:
         self.app = app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                lifespan="on")
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn_server(app, "127.0.0.1", self.port)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> LiveServer:

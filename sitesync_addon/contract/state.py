@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PAGE = 1000
+IDS_PER_REQUEST = 200  # keeps query strings short enough for any proxy
 
 
 def representation_id_of(representation: Any) -> str:
@@ -67,7 +68,7 @@ class StateMixin:
                      sites: list[str] | None = None) -> dict[str, dict[str, dict]]:
         """``{representation id: {site: state with files by id}}``."""
         result: dict[str, dict[str, dict]] = {}
-        for chunk in _chunks(representation_ids):
+        for chunk in _chunks(representation_ids, IDS_PER_REQUEST):
             params: dict[str, Any] = {"representationIds": chunk}
             if sites:
                 params["siteNames"] = sites
@@ -237,7 +238,7 @@ class StateMixin:
         ids = [representation_id_of(r) for r in representation_ids]
         remote_site_name = remote_site_name or local_site_name
         result = {}
-        for chunk in _chunks(ids):
+        for chunk in _chunks(ids, IDS_PER_REQUEST):
             for item in self._listing(project_name, local_site_name, remote_site_name,
                                       representationIds=chunk):
                 result[item["representationId"]] = (side_progress(item["localStatus"]),
@@ -247,7 +248,7 @@ class StateMixin:
     def _versions_listing(self, project_name: str, version_ids: list[str], local_site: str,
                           remote_site: str) -> dict[str, list[dict]]:
         by_version: dict[str, list[dict]] = {str(v): [] for v in version_ids}
-        for chunk in _chunks([str(v) for v in version_ids]):
+        for chunk in _chunks([str(v) for v in version_ids], IDS_PER_REQUEST):
             for item in self._listing(project_name, local_site, remote_site,
                                       versionIdsFilter=chunk):
                 by_version[item["versionId"]].append(item)

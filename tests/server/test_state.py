@@ -220,3 +220,10 @@ def test_params(api, project):
     params = ok(api.get(f"{{api}}/{project}/params"))
     assert params["sites"] == ["studio"] and params["representationNames"] == ["exr"]
     assert params["statuses"]["OK"] == 4 and "priority" in params["sortBy"]
+
+
+def test_a_thousand_ids_fit_in_one_query_string(api, project):
+    ids = [str(uuid.uuid4()) for _ in range(1000)]
+    found = ok(api.get(f"{{api}}/{project}/state/representations",
+                       params={"representationIds": ids}))
+    assert len(found) == 1000 and all(item["sites"] == [] for item in found)
