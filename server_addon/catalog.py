@@ -112,7 +112,7 @@ def create_version(conn: Connection, *, project_id: uuid.UUID, product_id: uuid.
     record, created = _get_or_create(
         conn, versions, {"product_id": product_id, "version": version},
         {"project_id": project_id, "task": task, "author": author, "created_at": time.time()})
-    for linked_id, link_type in links:
+    for linked_id, _link_type in links:
         _get_in_project(conn, versions, "Linked version", project_id=project_id,
                         item_id=linked_id)
     if links:

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from server_addon.db.engine import upsert_insert
 from server_addon.db.tables import addon_settings
 
 MASK = "********"
@@ -25,8 +25,7 @@ def save(conn: Connection, *, addon: str, scope: str, data: dict, project: str =
          site_id: str = "") -> None:
     values = {"addon": addon, "scope": scope, "project": project, "site_id": site_id,
               "data": data, "updated_at": time.time()}
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(addon_settings).values(values)
+    statement = upsert_insert(conn, addon_settings).values(values)
     conn.execute(statement.on_conflict_do_update(
         index_elements=["addon", "scope", "project", "site_id"],
         set_={"data": statement.excluded.data, "updated_at": statement.excluded.updated_at}))

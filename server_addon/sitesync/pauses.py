@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import Connection, delete, select
 
-from server_addon.sitesync.state import _insert
+from server_addon.db.engine import upsert_insert
 from server_addon.sitesync.tables import flags, paused_projects
 
 _SERVER_PAUSED = "server_paused"
@@ -14,7 +14,7 @@ _SERVER_PAUSED = "server_paused"
 
 def set_server_paused(conn: Connection, *, paused: bool) -> None:
     if paused:
-        conn.execute(_insert(conn, flags).values(name=_SERVER_PAUSED, value="1")
+        conn.execute(upsert_insert(conn, flags).values(name=_SERVER_PAUSED, value="1")
                      .on_conflict_do_nothing())
     else:
         conn.execute(delete(flags).where(flags.c.name == _SERVER_PAUSED))
@@ -27,7 +27,7 @@ def is_server_paused(conn: Connection) -> bool:
 
 def set_project_paused(conn: Connection, *, project_id: uuid.UUID, paused: bool) -> None:
     if paused:
-        conn.execute(_insert(conn, paused_projects).values(project_id=project_id,
+        conn.execute(upsert_insert(conn, paused_projects).values(project_id=project_id,
                                                            paused_at=time.time())
                      .on_conflict_do_nothing())
     else:

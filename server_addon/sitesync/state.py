@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from server_addon import catalog
+from server_addon.db.engine import upsert_insert
 from server_addon.db.tables import files
 from server_addon.errors import not_found
 from server_addon.sitesync.tables import file_states, site_states
@@ -50,11 +50,6 @@ class SiteChange:
     priority: int | None = None
     paused: bool | None = None
     files: list[FileUpdate] = field(default_factory=list)
-
-
-def _insert(conn: Connection, table: Any) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
 
 
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
@@ -101,7 +96,7 @@ def apply_changes(conn: Connection, *, project_id: uuid.UUID, changes: Sequence[
                   "updated_at": now}
                  for c in changes if (c.representation_id, c.site) not in existing]
     for chunk in _chunks(new_sites):
-        conn.execute(_insert(conn, site_states).on_conflict_do_nothing(), list(chunk))
+        conn.execute(upsert_insert(conn, site_states).on_conflict_do_nothing(), list(chunk))
 
     _write_whole_site_files(conn, project_id, changes, existing, file_map, now)
     for change in changes:
@@ -146,7 +141,7 @@ def _write_whole_site_files(conn: Connection, project_id: uuid.UUID,
                          **file_values(status, item["size"], now)})
     if not rows:
         return
-    statement = _insert(conn, file_states)
+    statement = upsert_insert(conn, file_states)
     refreshed = {name: statement.excluded[name] for name in
                  ("status", "size", "progress", "retries", "message", "queued_at",
                   "available_at", "updated_at", "lease_owner", "lease_expires_at")}
@@ -168,7 +163,7 @@ def _update_files(conn: Connection, change: SiteChange, known: dict[uuid.UUID, d
     for upd in change.files:
         row = current.get(upd.file_id)
         if row is None:  # the site exists but never had this file: start it out NA
-            conn.execute(_insert(conn, file_states).values(
+            conn.execute(upsert_insert(conn, file_states).values(
                 representation_id=change.representation_id, site=change.site,
                 file_id=upd.file_id, project_id=_project_of(conn, change),
                 priority=_priority_of(conn, change), paused=False,

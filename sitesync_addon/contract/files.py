@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sitesync_addon.contract.base import AddonBase
 from sitesync_addon.providers.base import relative_path
 from sitesync_addon.sites import DEFAULT_SITE, LOCAL_PROVIDER
 from sitesync_addon.status import SiteSyncStatus
-
-if TYPE_CHECKING:
-    from sitesync_addon.server_api import ServerApi
 
 log = logging.getLogger(__name__)
 _TEMPLATE = re.compile(r"^\{root\[(?P<root>[^\]]+)\]\}/(?P<rest>.+)$")
@@ -25,9 +22,7 @@ def template_to_site_path(file_path: str) -> str:
     return relative_path(f"{match['root']}/{match['rest']}")
 
 
-class FilesMixin:
-    api: ServerApi
-
+class FilesMixin(AddonBase):
     def get_anatomy(self, project_name: str) -> dict[str, Any]:
         """The project's path model: roots for this platform and the path template (cached)."""
         cache = self.__dict__.setdefault("_anatomy_cache", {})
@@ -44,7 +39,7 @@ class FilesMixin:
 
     def get_local_file_path(self, project_name: str, site_name: str, file_path: str) -> str:
         """The real path on this machine of a path template on a local_drive site."""
-        provider = self.provider_for(project_name, site_name)  # type: ignore[attr-defined]
+        provider = self.provider_for(project_name, site_name)
         if provider.code != LOCAL_PROVIDER:
             raise ValueError(f"site '{site_name}' uses '{provider.code}', not a local drive")
         return str(provider.real_path(template_to_site_path(file_path)))
@@ -55,10 +50,10 @@ class FilesMixin:
     def validate_project(self, project_name: str, site_name: str,
                          reset_missing: bool = False) -> dict[str, int]:
         """Record files present on the site as OK; with ``reset_missing`` requeue missing ones."""
-        site_name = self._as_local_id(site_name)  # type: ignore[attr-defined]
-        provider = self.provider_for(project_name, site_name)  # type: ignore[attr-defined]
+        site_name = self._as_local_id(site_name)
+        provider = self.provider_for(project_name, site_name)
         representations = self._representations(project_name)
-        states = self._site_states(project_name, [r["id"] for r in representations],  # type: ignore[attr-defined]
+        states = self._site_states(project_name, [r["id"] for r in representations],
                                    [site_name])
         counts = {"added": 0, "reset": 0}
         for rep in representations:
@@ -78,7 +73,7 @@ class FilesMixin:
                 counts["reset"] += len(missing)
             counts["added"] += len(present_new)
             if changes:
-                self._post_state(project_name, rep["id"], site_name, {"files": changes})  # type: ignore[attr-defined]
+                self._post_state(project_name, rep["id"], site_name, {"files": changes})
         log.info("validate_project %s on %s: %d files added as OK, %d requeued", project_name,
                  site_name, counts["added"], counts["reset"])
         return counts
@@ -86,15 +81,15 @@ class FilesMixin:
     def _remove_local_files(self, project_name: str, representation_ids: list[str],
                             site_name: str) -> int:
         """Delete this machine's copies (its local_drive site only) and folders left empty."""
-        if site_name != self.local_site_id:  # type: ignore[attr-defined]
-            raise ValueError(f"only files of this machine's site ({self.local_site_id}) are "  # type: ignore[attr-defined]
+        if site_name != self.local_site_id:
+            raise ValueError(f"only files of this machine's site ({self.local_site_id}) are "
                              f"deleted, not those of '{site_name}'")
-        provider = self.provider_for(project_name, site_name)  # type: ignore[attr-defined]
+        provider = self.provider_for(project_name, site_name)
         if provider.code != LOCAL_PROVIDER:
             raise ValueError(f"site '{site_name}' is not a local drive of this machine")
         removed = 0
         for rep_id in representation_ids:
-            rep = self._representation(project_name, rep_id)  # type: ignore[attr-defined]
+            rep = self._representation(project_name, rep_id)
             for item in rep["files"]:
                 path = template_to_site_path(item["path"])
                 if provider.stat(path) is not None:
@@ -108,15 +103,15 @@ class FilesMixin:
 
         Only this machine's local site can be cleared, never ``studio``.
         """
-        site_name = self._as_local_id(site_name)  # type: ignore[attr-defined]
+        site_name = self._as_local_id(site_name)
         if site_name == DEFAULT_SITE:
             raise ValueError("clear_project never clears 'studio'")
         representation_ids = [r["id"] for r in self._representations(project_name)]
         removed = self._remove_local_files(project_name, representation_ids, site_name)
-        states = self._site_states(project_name, representation_ids, [site_name])  # type: ignore[attr-defined]
+        states = self._site_states(project_name, representation_ids, [site_name])
         for rep_id, sites in states.items():
             if site_name in sites:
-                self.remove_site(project_name, rep_id, site_name)  # type: ignore[attr-defined]
+                self.remove_site(project_name, rep_id, site_name)
         log.info("clear_project %s: removed %s and %d files", project_name, site_name, removed)
         return removed
 
@@ -125,5 +120,5 @@ class FilesMixin:
         wake = getattr(self, "_wake_local_thread", None)
         if wake:
             wake()
-        for project in self.get_enabled_projects():  # type: ignore[attr-defined]
-            self.api.post(f"/api/{self.endpoint_prefix}/{project}/reset_timer")  # type: ignore[attr-defined]
+        for project in self.get_enabled_projects():
+            self.api.post(f"/api/{self.endpoint_prefix}/{project}/reset_timer")

@@ -5,24 +5,19 @@ of a transfer in flight. Unpausing what is not paused does nothing.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
+from sitesync_addon.contract.base import AddonBase
 from sitesync_addon.server_api import NotFoundError
 
-if TYPE_CHECKING:
-    from sitesync_addon.server_api import ServerApi
 
-
-class PauseMixin:
-    api: ServerApi
-
+class PauseMixin(AddonBase):
     def _set_representation_pause(self, project_name: str, representation_id: str,
                                   site_name: str, paused: bool) -> None:
         from sitesync_addon.contract.state import representation_id_of
 
         rep = representation_id_of(representation_id)
-        site_name = self._as_local_id(site_name)  # type: ignore[attr-defined]
-        self.api.put(f"/api/{self.endpoint_prefix}/{project_name}/state/{rep}/"  # type: ignore[attr-defined]
+        site_name = self._as_local_id(site_name)
+        self.api.put(f"/api/{self.endpoint_prefix}/{project_name}/state/{rep}/"
                      f"{site_name}/pause", json={"paused": paused})
 
     def pause_representation(self, project_name: str, representation_id: str,
@@ -38,25 +33,25 @@ class PauseMixin:
             pass
 
     def pause_project(self, project_name: str) -> None:
-        self.api.put(f"/api/{self.endpoint_prefix}/{project_name}/pause",  # type: ignore[attr-defined]
+        self.api.put(f"/api/{self.endpoint_prefix}/{project_name}/pause",
                      json={"paused": True})
 
     def unpause_project(self, project_name: str) -> None:
-        self.api.put(f"/api/{self.endpoint_prefix}/{project_name}/pause",  # type: ignore[attr-defined]
+        self.api.put(f"/api/{self.endpoint_prefix}/{project_name}/pause",
                      json={"paused": False})
 
     def pause_server(self) -> None:
-        self.api.put(f"/api/{self.endpoint_prefix}/pause", json={"paused": True})  # type: ignore[attr-defined]
+        self.api.put(f"/api/{self.endpoint_prefix}/pause", json={"paused": True})
 
     def unpause_server(self) -> None:
-        self.api.put(f"/api/{self.endpoint_prefix}/pause", json={"paused": False})  # type: ignore[attr-defined]
+        self.api.put(f"/api/{self.endpoint_prefix}/pause", json={"paused": False})
 
     def is_paused(self) -> bool:
         """Whether the whole server is paused."""
-        return bool(self.api.get(f"/api/{self.endpoint_prefix}/pause")["paused"])  # type: ignore[attr-defined]
+        return bool(self.api.get(f"/api/{self.endpoint_prefix}/pause")["paused"])
 
     def is_project_paused(self, project_name: str, check_parents: bool = False) -> bool:
-        paused = self.api.get(f"/api/{self.endpoint_prefix}/{project_name}/pause")["paused"]  # type: ignore[attr-defined]
+        paused = self.api.get(f"/api/{self.endpoint_prefix}/{project_name}/pause")["paused"]
         return bool(paused) or (check_parents and self.is_paused())
 
     def is_representation_paused(self, representation_id: str, check_parents: bool = False,
@@ -69,8 +64,8 @@ class PauseMixin:
 
         rep = representation_id_of(representation_id)
         owner = project_name
-        for project in [project_name] if project_name else self.get_enabled_projects():  # type: ignore[attr-defined]
-            sites = self._site_states(project, [rep]).get(rep)  # type: ignore[attr-defined]
+        for project in [project_name] if project_name else self.get_enabled_projects():
+            sites = self._site_states(project, [rep]).get(rep)
             if sites:
                 if any(site["paused"] for site in sites.values()):
                     return True

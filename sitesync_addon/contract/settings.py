@@ -2,23 +2,17 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sitesync_addon.contract.base import AddonBase
 from sitesync_addon.server_api import ServerError
 from sitesync_addon.sites import DEFAULT_SITE, LOCAL_PROVIDER, LOCAL_SITE, build_project_settings
 from sitesync_addon.status import SiteSyncStatus
 
-if TYPE_CHECKING:
-    from sitesync_addon.server_api import ServerApi
-
 DEFAULT_LOOP_DELAY = 60
 
 
-class SettingsMixin:
-    api: ServerApi
-    local_site_id: str
-    enabled: bool
-
+class SettingsMixin(AddonBase):
     # -- settings ----------------------------------------------------------------------------
 
     @cached_property
@@ -28,7 +22,7 @@ class SettingsMixin:
 
     @property
     def _settings_path(self) -> str:
-        return f"/api/{self.endpoint_prefix}/settings"  # type: ignore[attr-defined]
+        return f"/api/{self.endpoint_prefix}/settings"
 
     @property
     def sync_project_settings(self) -> dict[str, dict[str, Any]]:

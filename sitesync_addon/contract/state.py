@@ -4,15 +4,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sitesync_addon.contract.base import AddonBase
 from sitesync_addon.errors import SiteAlreadyPresentError
 from sitesync_addon.server_api import NotFoundError
 from sitesync_addon.sites import DEFAULT_SITE, LOCAL_SITE
 from sitesync_addon.status import SiteSyncStatus, SyncStatus
-
-if TYPE_CHECKING:
-    from sitesync_addon.server_api import ServerApi
 
 log = logging.getLogger(__name__)
 PAGE = 1000
@@ -43,16 +41,12 @@ def side_progress(side: dict[str, Any]) -> float:
     return 0.0
 
 
-class StateMixin:
-    api: ServerApi
-    local_site_id: str
-    DEFAULT_PRIORITY: int
-
+class StateMixin(AddonBase):
     def _state_url(self, project_name: str, *parts: str) -> str:
-        return "/".join([f"/api/{self.endpoint_prefix}/{project_name}", *parts])  # type: ignore[attr-defined]
+        return "/".join([f"/api/{self.endpoint_prefix}/{project_name}", *parts])
 
     def _require_enabled(self, project_name: str) -> None:
-        if not self.is_project_enabled(project_name, single=True):  # type: ignore[attr-defined]
+        if not self.is_project_enabled(project_name, single=True):
             raise ValueError(f"site sync is not enabled for project '{project_name}'; enable it "
                              "in the project's settings ('enabled': true)")
 
@@ -104,7 +98,7 @@ class StateMixin:
         """Put a site on a representation (every file with ``status``)."""
         self._require_enabled(project_name)
         representation_id = representation_id_of(representation_id)
-        site_name = self._as_local_id(site_name or DEFAULT_SITE)  # type: ignore[attr-defined]
+        site_name = self._as_local_id(site_name or DEFAULT_SITE)
         representation = self._representation(project_name, representation_id)
         if not representation["files"]:
             return
@@ -132,7 +126,7 @@ class StateMixin:
         """
         self._require_enabled(project_name)
         representation_id = representation_id_of(representation_id)
-        site_name = self._as_local_id(site_name)  # type: ignore[attr-defined]
+        site_name = self._as_local_id(site_name)
         try:
             self.api.delete(self._state_url(project_name, "state", representation_id,
                                             site_name))
@@ -142,7 +136,7 @@ class StateMixin:
             log.warning("remove_site: files on site '%s' are not this machine's (%s); kept",
                         site_name, self.local_site_id)
         elif remove_local_files:
-            self._remove_local_files(project_name, [representation_id], site_name)  # type: ignore[attr-defined]
+            self._remove_local_files(project_name, [representation_id], site_name)
 
     def reset_site_on_representation(self, project_name: str, representation_id: str,
                                      side: str | None = None, file_id: str | None = None,
@@ -155,9 +149,9 @@ class StateMixin:
         if site_name is None:
             if side not in ("local", "remote"):
                 raise ValueError(f"side must be 'local' or 'remote', not {side!r}")
-            site_name = (self.get_active_site(project_name) if side == "local"  # type: ignore[attr-defined]
-                         else self.get_remote_site(project_name))  # type: ignore[attr-defined]
-        site_name = self._as_local_id(site_name)  # type: ignore[attr-defined]
+            site_name = (self.get_active_site(project_name) if side == "local"
+                         else self.get_remote_site(project_name))
+        site_name = self._as_local_id(site_name)
         if file_id is not None:
             self._post_state(project_name, representation_id, site_name, {
                 "files": [{"id": str(file_id), "status": int(SiteSyncStatus.QUEUED)}]})
@@ -174,9 +168,9 @@ class StateMixin:
         if site_name is None:
             if side not in ("local", "remote"):
                 raise ValueError("update_db needs site_name or side ('local' or 'remote')")
-            site_name = (self.get_active_site(project_name) if side == "local"  # type: ignore[attr-defined]
-                         else self.get_remote_site(project_name))  # type: ignore[attr-defined]
-        site_name = self._as_local_id(site_name)  # type: ignore[attr-defined]
+            site_name = (self.get_active_site(project_name) if side == "local"
+                         else self.get_remote_site(project_name))
+        site_name = self._as_local_id(site_name)
         file_id = (file or {}).get("id") or new_file_id
         change: dict[str, Any] = {}
         if new_file_id is not None:
@@ -201,7 +195,7 @@ class StateMixin:
                               processed_site: str, file_id: str) -> None:
         """Give every alternative of ``processed_site`` the state that file has there."""
         representation_id = representation_id_of(representation_id)
-        sites = self.get_sync_project_setting(project_name)["sites"]  # type: ignore[attr-defined]
+        sites = self.get_sync_project_setting(project_name)["sites"]
         site = sites.get(processed_site)
         if not site or not site.get("alternative_sites"):
             return
@@ -337,7 +331,7 @@ class StateMixin:
     def check_status(self, file_state: dict[str, Any], local_site: str, remote_site: str,
                      config_preset: dict[str, Any]) -> SyncStatus:
         """The decision for one file; ``file_state`` maps site names to {status, retries}."""
-        if not ({local_site, remote_site} & self.acting_sites):  # type: ignore[attr-defined]
+        if not ({local_site, remote_site} & self.acting_sites):
             return SyncStatus.DO_NOTHING
         config = config_preset.get("config", config_preset)
         retry_cnt = int(config.get("retry_cnt", 3))
