@@ -15,24 +15,45 @@ class LocalDriveProvider(AbstractProvider):
 
     code = "local_drive"
 
+    def __init__(self, site_name: str, settings: dict, roots: dict[str, str]) -> None:
+        super().__init__(site_name, settings, roots)
+        self._resolved_roots: dict[str, str] = {}
+        self._safe_folders: set[str] = set()  # folders known to lie inside their root
+
+    def _root(self, root_name: str) -> str:
+        if root_name not in self._resolved_roots:
+            if root_name not in self.roots:
+                raise ProviderError(
+                    f"site '{self.site_name}' has no root '{root_name}' on this machine "
+                    f"(roots: {', '.join(sorted(self.roots)) or 'none'}); set it in the "
+                    "site's settings (local_roots or root)")
+            self._resolved_roots[root_name] = os.path.realpath(self.roots[root_name])
+        return self._resolved_roots[root_name]
+
     def real_path(self, path: str) -> Path:
         """The path on this machine; refuses paths that leave the root, symlinks included."""
-        clean = relative_path(path)
-        root_name, _, rest = clean.partition("/")
-        if root_name not in self.roots:
-            raise ProviderError(f"site '{self.site_name}' has no root '{root_name}' on this "
-                                f"machine (roots: {', '.join(sorted(self.roots)) or 'none'}); "
-                                "set it in the site's settings (local_roots or root)")
-        root = Path(self.roots[root_name]).resolve()
-        target = root / rest if rest else root
-        # Resolve symlinks of the existing part of the path: none may point outside the root.
-        existing = target
-        while not existing.exists() and existing != root:
-            existing = existing.parent
-        if not existing.resolve().is_relative_to(root):
+        root_name, _, rest = relative_path(path).partition("/")
+        root = self._root(root_name)
+        target = os.path.join(root, rest) if rest else root
+        folder = os.path.dirname(target)
+        if folder not in self._safe_folders:
+            self._check_inside(folder, root, path)
+            if len(self._safe_folders) > 100_000:
+                self._safe_folders.clear()
+            self._safe_folders.add(folder)
+        if os.path.islink(target):
+            self._check_inside(target, root, path)
+        return Path(target)
+
+    def _check_inside(self, location: str, root: str, path: str) -> None:
+        """The existing part of ``location`` must resolve inside ``root`` (no symlink out)."""
+        existing = location
+        while not os.path.lexists(existing) and len(existing) > len(root):
+            existing = os.path.dirname(existing)
+        resolved = os.path.realpath(existing)
+        if resolved != root and not resolved.startswith(root + os.sep):
             raise PathEscapesRoot(f"path '{path}' leads outside the root {root} of site "
                                   f"'{self.site_name}' through a symlink")
-        return target
 
     def is_active(self) -> bool:
         return bool(self.roots) and all(Path(p).is_dir() for p in self.roots.values())
@@ -66,7 +87,7 @@ class LocalDriveProvider(AbstractProvider):
     def delete_empty_folders(self, path: str) -> None:
         """Remove the file's folder and its parents while they are empty (up to the root)."""
         folder = self.real_path(path).parent
-        root = Path(self.roots[relative_path(path).partition("/")[0]]).resolve()
+        root = Path(self._root(relative_path(path).partition("/")[0]))
         while folder != root and folder.is_relative_to(root):
             try:
                 folder.rmdir()
