@@ -62,3 +62,21 @@ def test_kill_9_mid_transfer_then_restart_completes(studio, tmp_path):
         for file in rep["files"]:
             assert hash_file(studio.local_path(file)) == file["hash"]
     assert partial_files(studio.local_root) == [] and partial_files(studio.root) == []
+
+
+@pytest.mark.slow
+def test_sigterm_stops_cleanly_and_releases_leases(studio, tmp_path):
+    rep = studio.publish("sh1", [300 * MIB])
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    process = service(studio, tmp_path)
+    deadline = time.monotonic() + 60
+    while not partial_files(studio.local_root):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=60)
+    assert partial_files(studio.local_root) == []
+    assert not studio.local_path(rep["files"][0]).exists()
+    state = studio.artist._site_states(PROJECT, [rep["id"]], [LOCAL_ID])[rep["id"]][LOCAL_ID]
+    file_state = next(iter(state["files"].values()))
+    assert file_state["status"] == 1 and file_state["progress"] == 0  # released, not leased

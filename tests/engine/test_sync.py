@@ -132,3 +132,48 @@ def test_leftover_temporary_files_are_removed_at_start(studio, thread, tmp_path)
     thread.journal.add(LOCAL_ID, "work/proj/.x.sitesync-part")
     assert thread.run_until_idle()
     assert not leftover.exists()
+
+
+class Throttle:
+    """Slows every chunk down so a test can act while a transfer is in flight."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.chunks = 0
+
+    def started(self, item: dict) -> None: ...
+
+    def advanced(self, item: dict, written: int) -> None:
+        self.chunks += 1
+        time.sleep(self.seconds)
+
+    def finished(self, item: dict, outcome: str) -> None: ...
+
+
+def test_progress_is_stored_while_a_file_moves(studio, tmp_path):
+    studio.artist.LOG_PROGRESS_SEC = 0.1
+    thread = SiteSyncThread(studio.artist, state_dir=tmp_path / "state")
+    thread.observer = Throttle(0.05)
+    rep = studio.publish("big", [64 * 1024 * 1024])
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    thread.start()
+    try:
+        wait_for(lambda: 0 < studio.artist.get_progress_for_repre(
+            PROJECT, rep["id"], LOCAL_ID)[LOCAL_ID] < 1, 10)
+        item = studio.artist.get_repre_sync_state(PROJECT, rep["id"], LOCAL_ID, "studio")
+        assert item["localStatus"]["status"] == SiteSyncStatus.IN_PROGRESS
+        assert 0 < item["localStatus"]["size"] < item["localStatus"]["totalSize"]
+        wait_for(lambda: studio.artist.is_representation_on_site(PROJECT, rep["id"], LOCAL_ID))
+    finally:
+        thread.stop()
+
+
+def test_alternative_sites_follow_a_transfer(studio, thread):
+    settings = f"/api/{studio.publisher.endpoint_prefix}/settings/{PROJECT}"
+    studio.publisher.api.put(settings, json={"sites": [
+        {"name": "nas", "provider": "local_drive", "alternative_sites": [LOCAL_ID]}]})
+    studio.artist.clear_caches()
+    rep = studio.publish("sh010", [1000, 2000])
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    assert thread.run_until_idle()
+    assert studio.artist.is_representation_on_site(PROJECT, rep["id"], "nas")
