@@ -89,24 +89,13 @@ def test_priority_orders_the_work(studio, thread):
 def test_pause_stops_a_transfer_between_chunks(studio, thread):
     rep = studio.publish("big", [256 * 1024 * 1024])
     studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
-    slow = [0]
-
-    class Throttle:
-        def started(self, item): ...  # type: ignore[no-untyped-def]
-
-        def advanced(self, item, written):  # type: ignore[no-untyped-def]
-            slow[0] += 1
-            time.sleep(0.05)
-
-        def finished(self, item, outcome): ...  # type: ignore[no-untyped-def]
-
-    thread.observer = Throttle()
+    throttle = thread.observer = Throttle(0.05)
     thread.start()
-    wait_for(lambda: slow[0] >= 2)
+    wait_for(lambda: throttle.chunks >= 2)
     studio.artist.pause_representation(PROJECT, rep["id"], LOCAL_ID)
     wait_for(lambda: studio.artist.get_progress_for_repre(
         PROJECT, rep["id"], LOCAL_ID)[LOCAL_ID] == 0 and no_temp_files(studio.local_root), 10)
-    assert slow[0] < 32  # stopped well before the 32 chunks of the file
+    assert throttle.chunks < 32  # stopped well before the 32 chunks of the file
     assert not studio.local_path(rep["files"][0]).exists()
     thread.observer = None
     studio.artist.unpause_representation(PROJECT, rep["id"], LOCAL_ID)

@@ -3,6 +3,7 @@ import uuid
 
 import pytest
 
+from server_addon.sitesync import listing as state_listing
 from tests.server.helpers import make_project, ok, publish, stamp
 
 OK, QUEUED, IN_PROGRESS, FAILED, PAUSED, NA = 4, 1, 0, 2, 3, -1
@@ -173,6 +174,37 @@ def test_listing_filters_sorting_and_paging(api, project):
     assert sorted(seen) == sorted(a.ids + b.ids) and pages[2]["total"] == 5
     for key in ("product", "representation", "localStatus", "remoteStatus", "updatedAt"):
         assert listing(api, project, sortBy=key)["total"] == 5
+
+
+def test_totals_below_the_cap_are_exact(api, project):
+    pub = publish(api, project, count=4)
+    stamp(api, project, pub.ids, "studio", OK)
+    stamp(api, project, pub.ids[:1], "ws1", QUEUED)
+    for params, total in (({}, 4), ({"remoteStatusFilter": QUEUED}, 1),
+                          ({"folderFilter": "nothing"}, 0), ({"page": 3, "pageLength": 2}, 4)):
+        page = listing(api, project, **params)
+        assert (page["total"], page["totalExact"]) == (total, True), params
+
+
+def test_total_is_capped_past_the_page_start(api, project, monkeypatch):
+    pub = publish(api, project, count=7)
+    stamp(api, project, pub.ids, "studio", OK)
+    monkeypatch.setattr(state_listing, "COUNT_CAP", 3)
+    first = listing(api, project, pageLength=2)
+    assert (first["total"], first["totalExact"]) == (3, False)
+    # Past the cap: items still come, and the count reaches 3 beyond the page's start.
+    third = listing(api, project, pageLength=2, page=3)
+    assert len(third["representations"]) == 2
+    assert (third["total"], third["totalExact"]) == (7, True)
+    seen, page = [], 1
+    while True:  # a client paging until `total` sees every representation once
+        found = listing(api, project, pageLength=2, page=page)
+        seen += [i["representationId"] for i in found["representations"]]
+        if page * 2 >= found["total"]:
+            break
+        page += 1
+    assert sorted(seen) == sorted(pub.ids)
+    assert listing(api, project, folderFilter="sh0")["totalExact"] is False
 
 
 @pytest.mark.parametrize("params", [
