@@ -72,7 +72,11 @@ def server(host: str, port: int, database_url: str | None) -> None:
                       f"{app.state.generated_admin_key}", highlight=False)
     console.print(f"SiteSync server on http://{host}:{port} "
                   f"({app.state.db.engine.dialect.name})", highlight=False)
-    uvicorn_server(app, host, port).run()
+    try:
+        uvicorn_server(app, host, port).run()
+    except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it handled after shutting down
+        pass
+    console.print("server stopped")
 
 
 @main.group()

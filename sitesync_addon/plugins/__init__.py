@@ -1,0 +1,1 @@
+"""SiteSync plugins for host integrations."""

@@ -1,0 +1,1 @@
+"""pyblish publish plugins of SiteSync (discovered through get_plugin_paths)."""
