@@ -233,7 +233,8 @@ def measure_listing(call: Callable[..., requests.Response], requests_count: int)
     for name in names:  # warm up caches and connections once per query shape
         page = call("GET", f"{API}/{PROJECT}/state",
                     params={**base, **LISTING_QUERIES[name]}).json()
-        per_query[name] = {"total": page["total"], "samples": []}
+        per_query[name] = {"total": page["total"], "total_exact": page["totalExact"],
+                           "samples": []}
     for index in range(requests_count):
         name = names[index % len(names)]
         started = time.perf_counter()
@@ -244,7 +245,7 @@ def measure_listing(call: Callable[..., requests.Response], requests_count: int)
         samples.append(elapsed)
         per_query[name]["samples"].append(elapsed)
     return {**percentiles(samples),
-            "queries": {name: {"total": info["total"],
+            "queries": {name: {"total": info["total"], "total_exact": info["total_exact"],
                                "p50_ms": percentiles(info["samples"])["p50_ms"],
                                "p95_ms": percentiles(info["samples"])["p95_ms"]}
                         for name, info in per_query.items()}}

@@ -55,13 +55,19 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen, str]:
 
 
 def make_tree(root: Path, name: str, count: int, size: int) -> list[Path]:
+    """Files of ``size`` bytes, different per file, written in pieces so this process stays
+    small: a child forked from a big parent would report the parent's pages as its peak RSS."""
     paths = []
-    block = os.urandom(size)
+    piece = os.urandom(min(size, 8 * 2**20))
     for index in range(count):
         path = root / PROJECT / name / f"g{index // 100:03d}" / f"f{index:05d}.bin"
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Different bytes per file, without paying for urandom per file.
-        path.write_bytes(index.to_bytes(8, "little") + block[8:])
+        with open(path, "wb") as stream:
+            stream.write(index.to_bytes(8, "little"))
+            left = size - 8
+            while left > 0:
+                stream.write(piece[:left])
+                left -= min(left, len(piece))
         paths.append(path)
     return paths
 
@@ -93,6 +99,7 @@ def queue(addon: SiteSyncAddon, rep_ids: list[str]) -> None:
 
 def timed(command: list[str], env: dict | None = None) -> tuple[float, int]:
     """Wall seconds and peak RSS (bytes) of a child process."""
+    os.sync()  # start both contenders with no dirty pages of the other waiting to be written
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)

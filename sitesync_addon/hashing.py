@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import Protocol
 
@@ -42,7 +43,7 @@ def split(content_hash: str) -> tuple[str, str]:
 
 def hash_file(path: str | Path, algorithm: str = DEFAULT_ALGORITHM) -> str:
     hasher = new_hasher(algorithm)
-    buffer = bytearray(CHUNK_SIZE)
+    buffer = bytearray(min(CHUNK_SIZE, max(os.path.getsize(path), 1)))
     view = memoryview(buffer)
     with open(path, "rb") as stream:
         while count := stream.readinto(buffer):

@@ -16,6 +16,7 @@ from typing import Any, BinaryIO, ClassVar
 from sitesync_addon.errors import PathEscapesRoot
 
 ATOMIC_WRITE = "atomic_write"  # a written object appears under its name only once complete
+LOCAL_PATH = "local_path"  # files are paths on this machine: ``real_path(path)`` gives them
 
 
 @dataclass(frozen=True)

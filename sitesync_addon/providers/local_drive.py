@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sitesync_addon.errors import FileNotFoundOnSite, PathEscapesRoot, ProviderError
-from sitesync_addon.providers.base import AbstractProvider, FileStat, relative_path
+from sitesync_addon.providers.base import LOCAL_PATH, AbstractProvider, FileStat, relative_path
 
 
 class LocalDriveProvider(AbstractProvider):
     """Paths are ``ROOT_NAME/rest/of/path``: the first part names one of the site's roots."""
 
     code = "local_drive"
+    capabilities = frozenset({LOCAL_PATH})
 
     def __init__(self, site_name: str, settings: dict, roots: dict[str, str]) -> None:
         super().__init__(site_name, settings, roots)
