@@ -55,9 +55,10 @@ def test_running_thread_wakes_on_new_work_within_a_second(studio, thread):
     assert time.monotonic() - started < 1.5
 
 
-def test_corrupt_source_retries_then_fails_with_message(studio, thread):
-    rep = studio.publish("sh010", [10_000, 10_000])
-    studio.studio_path(rep["files"][0]).write_bytes(b"x" * 10_000)  # same size, other bytes
+@pytest.mark.parametrize("size", [10_000, 9 * 1024 * 1024])  # streamed, kernel-copied
+def test_corrupt_source_retries_then_fails_with_message(studio, thread, size):
+    rep = studio.publish("sh010", [size, 10_000])
+    studio.studio_path(rep["files"][0]).write_bytes(b"x" * size)  # same size, other bytes
     studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
     assert thread.run_until_idle() is False
     files = studio.artist._site_states(PROJECT, [rep["id"]], [LOCAL_ID])[rep["id"]][LOCAL_ID][
