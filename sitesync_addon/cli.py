@@ -40,6 +40,18 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
+def _show_list(items: list[dict], as_json: bool, columns: tuple[str, ...],
+               row: Callable[[dict], tuple[str, ...]]) -> None:
+    """JSON for scripts, a table for people."""
+    if as_json:
+        _print_json(items)
+        return
+    table = Table(*columns)
+    for item in items:
+        table.add_row(*row(item))
+    console.print(table)
+
+
 @click.group()
 @click.option("--server-url", envvar="SITESYNC_SERVER_URL", help="SiteSync server URL.")
 @click.option("--api-key", envvar="SITESYNC_API_KEY", help="API key for the server.")
@@ -110,16 +122,10 @@ def keys_create(ctx: click.Context, role: str, projects: tuple[str, ...], name: 
 @friendly_errors
 def keys_list(ctx: click.Context, as_json: bool) -> None:
     """List keys (never the keys themselves)."""
-    found = _api(ctx).get("/api/keys")
-    if as_json:
-        _print_json(found)
-        return
-    table = Table("id", "name", "role", "projects", "revoked")
-    for key in found:
-        table.add_row(key["id"], key["name"], key["role"],
-                      ", ".join(key["projects"] or ["(all)"]),
-                      "yes" if key["revokedAt"] else "")
-    console.print(table)
+    _show_list(_api(ctx).get("/api/keys"), as_json, ("id", "name", "role", "projects", "revoked"),
+               lambda key: (key["id"], key["name"], key["role"],
+                            ", ".join(key["projects"] or ["(all)"]),
+                            "yes" if key["revokedAt"] else ""))
 
 
 @keys.command("revoke")
@@ -168,14 +174,8 @@ def project_create(ctx: click.Context, name: str, roots: tuple[str, ...],
 @friendly_errors
 def project_list(ctx: click.Context, as_json: bool) -> None:
     """List the projects this key may use."""
-    found = _api(ctx).get("/api/projects")
-    if as_json:
-        _print_json(found)
-        return
-    table = Table("name", "roots")
-    for item in found:
-        table.add_row(item["name"], json.dumps(item["roots"]))
-    console.print(table)
+    _show_list(_api(ctx).get("/api/projects"), as_json, ("name", "roots"),
+               lambda item: (item["name"], json.dumps(item["roots"])))
 
 
 def _addon(ctx: click.Context, site_id: str | None = None) -> Any:
