@@ -200,3 +200,13 @@ def test_unwritable_target_fails_cleanly(studio):
     assert result.returncode == 2
     assert file_state["status"] == 2 and "Error" in file_state["message"]
     assert blocker.read_text() == "not a dir"
+
+
+def test_project_create_and_list(studio, tmp_path):
+    out = run(studio, "project", "create", "second", "--root", f"work={tmp_path}", "--json")
+    assert json.loads(out.stdout)["roots"] == {"work": {"linux": str(tmp_path)}}
+    listed = json.loads(run(studio, "project", "list", "--json").stdout)
+    assert sorted(p["name"] for p in listed) == [PROJECT, "second"]
+    assert "second" in run(studio, "project", "list").stdout
+    bad = run(studio, "project", "create", "third", "--root", "nopath", check=False)
+    assert bad.returncode != 0 and "NAME=PATH" in bad.stderr
