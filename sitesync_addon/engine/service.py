@@ -11,6 +11,7 @@ import random
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -66,9 +67,11 @@ class SiteSyncThread(threading.Thread):
         self.reporter = Reporter(addon.api, addon.endpoint_prefix, self.worker_id,
                                  LEASE_SECONDS, addon.LOG_PROGRESS_SEC)
         self._stop_event = threading.Event()
+        self._lock = threading.Lock()
         self._wake = threading.Event()
         self._cancels: dict[tuple, threading.Event] = {}
         self._providers: dict[tuple[str, str], Any] = {}
+        self._slots: dict[str, threading.Semaphore] = {}  # per provider code
         self.moved = 0
         self.failed = 0
         self.observer: TransferObserver | None = None
@@ -161,6 +164,13 @@ class SiteSyncThread(threading.Thread):
             self._providers[key] = self.addon.provider_for(project, site)
         return self._providers[key]
 
+    def _slot(self, provider: Any) -> threading.Semaphore:
+        """Bounds transfers at once per provider, as each provider declares."""
+        with self._lock:
+            if provider.code not in self._slots:
+                self._slots[provider.code] = threading.Semaphore(provider.max_concurrency)
+            return self._slots[provider.code]
+
     def _move(self, project: str, item: dict) -> None:
         key = (project, item["representationId"], item["fileId"])
         cancel = self._cancels[key] = threading.Event()
@@ -173,9 +183,14 @@ class SiteSyncThread(threading.Thread):
                 target=self._provider(project, item["targetSite"]),
                 path=template_to_site_path(item["path"]), size=item["size"],
                 content_hash=item["hash"])
-            transfer(request, self.journal,
-                     progress=lambda written: self._progress(project, item, written),
-                     should_stop=lambda: self._stop_event.is_set() or cancel.is_set())
+            with ExitStack() as slots:
+                # One slot per provider code, taken in a fixed order: no two waits can cross.
+                by_code = {p.code: p for p in (request.source, request.target)}
+                for code in sorted(by_code):
+                    slots.enter_context(self._slot(by_code[code]))
+                transfer(request, self.journal,
+                         progress=lambda written: self._progress(project, item, written),
+                         should_stop=lambda: self._stop_event.is_set() or cancel.is_set())
         except TransferCancelled:
             outcome = "release"
             self.reporter.outcome(project, item, "release")

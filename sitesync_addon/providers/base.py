@@ -30,6 +30,7 @@ class AbstractProvider(ABC):
 
     code: ClassVar[str]
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    max_concurrency: ClassVar[int] = 4  # transfers at once that touch this storage
 
     def __init__(self, site_name: str, settings: dict[str, Any], roots: dict[str, str]) -> None:
         self.site_name = site_name

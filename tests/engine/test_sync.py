@@ -167,3 +167,29 @@ def test_alternative_sites_follow_a_transfer(studio, thread):
     studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
     assert thread.run_until_idle()
     assert studio.artist.is_representation_on_site(PROJECT, rep["id"], "nas")
+
+
+def test_transfers_at_once_are_bounded_by_the_provider(studio, thread, monkeypatch):
+    from sitesync_addon.providers.local_drive import LocalDriveProvider
+
+    monkeypatch.setattr(LocalDriveProvider, "max_concurrency", 2)
+    running, peak, lock = [0], [0], __import__("threading").Lock()
+
+    class Count:
+        def started(self, item: dict) -> None: ...
+
+        def advanced(self, item: dict, written: int) -> None:
+            with lock:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+            time.sleep(0.02)
+            with lock:
+                running[0] -= 1
+
+        def finished(self, item: dict, outcome: str) -> None: ...
+
+    thread.observer, thread.concurrency = Count(), 8
+    rep = studio.publish("sh010", [1000] * 16)
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    assert thread.run_until_idle()
+    assert peak[0] == 2
