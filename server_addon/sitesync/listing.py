@@ -17,6 +17,8 @@ from sitesync_addon.status import SiteSyncStatus, effective_status
 SortKey = Literal["folder", "product", "version", "representation", "localStatus",
                   "remoteStatus", "priority", "updatedAt"]
 _NA = int(SiteSyncStatus.NA)
+# Counting every match costs as much as reading them all; count this many past a page's start.
+COUNT_CAP = 10_000
 
 
 @dataclass
@@ -121,12 +123,27 @@ def list_state(conn: Connection, *, project_id: uuid.UUID, flt: StateFilter) -> 
         source = _joined(driver, rep_id, local, remote, tables)
         return select(*columns).select_from(source).where(*conditions)
 
-    total = conn.execute(matching(func.count(), tables=needed)).scalar_one()
-    page_query = (matching(rep_id, tables=needed | sort_tables)
-                  .order_by(order.desc() if flt.sort_desc else order.asc(), rep_id)
-                  .limit(flt.page_length).offset((flt.page - 1) * flt.page_length))
-    rep_ids = list(conn.execute(page_query).scalars())
-    return {"total": total, "page": flt.page, "pageLength": flt.page_length,
+    offset = (flt.page - 1) * flt.page_length
+
+    def page_of(query: Any, key: ColumnElement, tiebreak: ColumnElement) -> Any:
+        return (query.order_by(key.desc() if flt.sort_desc else key.asc(), tiebreak)
+                .limit(flt.page_length).offset(offset))
+
+    # The cap counts from the page's start, so a client paging until `total` reaches the end.
+    cap = offset + COUNT_CAP
+    # One pass reads at most cap + 1 matches with their sort key: it gives the count and, when
+    # that is all of them, the page too, so the filters are evaluated once.
+    found = (matching(rep_id.label("id"), order.label("key"), tables=needed | sort_tables)
+             .limit(cap + 1).cte("found"))
+    found_count = select(func.count()).select_from(found).scalar_subquery()
+    rows = conn.execute(page_of(select(found.c.id, found_count), found.c.key, found.c.id)).all()
+    rep_ids = [row[0] for row in rows]
+    total = rows[0][1] if rows else conn.execute(select(found_count)).scalar_one()
+    if total > cap:  # more match than were read: the page is sorted from all of them
+        rep_ids = list(conn.execute(
+            page_of(matching(rep_id, tables=needed | sort_tables), order, rep_id)).scalars())
+    return {"total": min(total, cap), "totalExact": total <= cap, "page": flt.page,
+            "pageLength": flt.page_length,
             "representations": _items(conn, project_id, rep_ids, flt)}
 
 

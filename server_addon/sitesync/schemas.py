@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import Field, StringConstraints
 
 from server_addon.api.schemas import NO_NUL, ApiModel, ApiRequest
+from server_addon.sitesync.listing import COUNT_CAP
 from sitesync_addon.status import SiteSyncStatus
 
 SiteName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$", min_length=1,
@@ -53,7 +54,11 @@ class StateItem(ApiModel):
 
 
 class StatePage(ApiModel):
-    total: int = Field(description="How many representations match, over all pages.")
+    total: int = Field(description=(
+        f"How many representations match, over all pages; counted at most {COUNT_CAP:,} past "
+        "the start of this page (see totalExact), so paging until total still reaches the end."))
+    total_exact: bool = Field(description=(
+        "False when total is a lower bound: more representations match than were counted."))
     page: int
     page_length: int
     representations: list[StateItem]
