@@ -92,11 +92,10 @@ def apply_changes(conn: Connection, *, project_id: uuid.UUID, changes: Sequence[
 
     new_sites = [{"representation_id": c.representation_id, "site": c.site,
                   "project_id": project_id, "priority": c.priority or DEFAULT_PRIORITY,
-                  "status": SiteSyncStatus.NA, "paused": bool(c.paused), "created_at": now,
-                  "updated_at": now}
+                  "status": _new_site_status(c, file_map), "paused": bool(c.paused),
+                  "created_at": now, "updated_at": now}
                  for c in changes if (c.representation_id, c.site) not in existing]
-    for chunk in _chunks(new_sites):
-        conn.execute(upsert_insert(conn, site_states).on_conflict_do_nothing(), list(chunk))
+    _insert_rows(conn, upsert_insert(conn, site_states).on_conflict_do_nothing(), new_sites)
 
     _write_whole_site_files(conn, project_id, changes, existing, file_map, now)
     for change in changes:
@@ -105,7 +104,22 @@ def apply_changes(conn: Connection, *, project_id: uuid.UUID, changes: Sequence[
                                          file_map.get(change.representation_id, [])},
                           retry_cnt, now)
         _set_site_flags(conn, change, now)
-    refresh_aggregates(conn, keys, now)
+    # A new site stamped whole has its aggregate already; every other one is recomputed.
+    refresh_aggregates(conn, [key for key, change in zip(keys, changes, strict=True)
+                              if key in existing or change.files], now)
+
+
+def _new_site_status(change: SiteChange, file_map: dict[uuid.UUID, list[dict]]) -> int:
+    if change.files or not file_map.get(change.representation_id):
+        return SiteSyncStatus.NA  # recomputed from its files below
+    status = change.status if change.status is not None else (
+        SiteSyncStatus.QUEUED if change.reset else SiteSyncStatus.NA)
+    return int(effective_status(status, bool(change.paused)))
+
+
+def _insert_rows(conn: Connection, statement: Any, rows: list[dict]) -> None:
+    for chunk in _chunks(rows, 2000):
+        conn.execute(statement, list(chunk))
 
 
 def _lock_site_states(conn: Connection, keys: Sequence[tuple[uuid.UUID, str]]) -> set:
@@ -145,10 +159,8 @@ def _write_whole_site_files(conn: Connection, project_id: uuid.UUID,
     refreshed = {name: statement.excluded[name] for name in
                  ("status", "size", "progress", "retries", "message", "queued_at",
                   "available_at", "updated_at", "lease_owner", "lease_expires_at")}
-    upsert = statement.on_conflict_do_update(
-        index_elements=["representation_id", "site", "file_id"], set_=refreshed)
-    for chunk in _chunks(rows, 2000):
-        conn.execute(upsert, list(chunk))
+    _insert_rows(conn, statement.on_conflict_do_update(
+        index_elements=["representation_id", "site", "file_id"], set_=refreshed), rows)
 
 
 def _update_files(conn: Connection, change: SiteChange, known: dict[uuid.UUID, dict],
