@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from server_addon.db.tables import (files, folders, products, projects, representations,
                                     version_links, versions)
-from server_addon.errors import ApiError, bad_request, conflict, not_found
+from server_addon.errors import bad_request, conflict, not_found
 
 NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 PLATFORMS = ("windows", "linux", "darwin")
@@ -288,7 +288,7 @@ def require_representations(conn: Connection, *, project_id: uuid.UUID,
         raise not_found("Representation(s)", listed, "in this project.")
 
 
-__all__ = ["ApiError", "NAME_PATTERN", "PLATFORMS", "create_folder", "create_product",
+__all__ = ["NAME_PATTERN", "PLATFORMS", "create_folder", "create_product",
            "create_project", "create_representation", "create_version", "delete_item",
            "delete_project", "files_of", "get_folder", "get_product", "get_project",
            "get_representation", "get_version", "list_folders", "list_products",

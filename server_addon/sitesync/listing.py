@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, FromClause, and_, func, literal, or_, select
@@ -38,7 +38,6 @@ class StateFilter:
     sort_desc: bool = True
     page: int = 1
     page_length: int = 50
-    extra: dict = field(default_factory=dict)
 
 
 class _Side:
