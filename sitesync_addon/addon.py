@@ -13,7 +13,7 @@ from sitesync_addon.contract.settings import SettingsMixin
 from sitesync_addon.contract.state import StateMixin
 from sitesync_addon.local_site import get_local_site_id
 from sitesync_addon.providers.base import AbstractProvider
-from sitesync_addon.providers.registry import create_provider
+from sitesync_addon.providers.registry import create_provider, registry
 from sitesync_addon.server_api import ServerApi
 from sitesync_addon.version import __version__
 
@@ -112,8 +112,9 @@ class SiteSyncAddon(SettingsMixin, StateMixin, PauseMixin, FilesMixin):
         return str(PACKAGE_DIR / "launch_hooks")
 
     def get_site_icons(self) -> dict[str, dict[str, str]]:
-        icons = PACKAGE_DIR / "providers" / "resources"
-        return {png.stem: {"type": "path", "path": str(png)} for png in sorted(icons.glob("*.png"))}
+        """Icons of the installed providers by provider code."""
+        return {code: {"type": "path", "path": str(info.provider.icon)}
+                for code, info in sorted(registry().providers.items()) if info.provider.icon}
 
     @property
     def endpoint_prefix(self) -> str:

@@ -91,6 +91,25 @@ def server(host: str, port: int, database_url: str | None) -> None:
     console.print("server stopped")
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def providers(as_json: bool) -> None:
+    """List the installed storage providers, and plugins that failed to load."""
+    from sitesync_addon.providers.registry import registry
+
+    loaded = registry()
+    items = [{"code": info.code, "title": info.title, "version": info.version,
+              "origin": info.origin, "module": info.provider.__module__,
+              "icon": str(info.provider.icon) if info.provider.icon else None, "error": None}
+             for info in sorted(loaded.providers.values(), key=lambda i: i.code)]
+    items += [{"code": None, "title": broken.name, "version": None, "origin": broken.origin,
+               "module": None, "icon": None, "error": broken.error}
+              for broken in loaded.broken]
+    _show_list(items, as_json, ("code", "title", "version", "origin", "status"),
+               lambda i: (i["code"] or "-", i["title"], i["version"] or "-", i["origin"],
+                          f"[red]broken: {i['error']}[/]" if i["error"] else "ok"))
+
+
 @main.group()
 def keys() -> None:
     """Manage API keys (needs an admin key)."""

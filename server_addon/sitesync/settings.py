@@ -5,15 +5,24 @@ provider's code; fields marked ``secret`` are masked for keys that may not use t
 """
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    create_model,
+    model_validator,
+)
+
+from sitesync_addon.providers.base import PlatformPaths, ProviderSettings
+from sitesync_addon.providers.registry import registry
 
 SiteName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$", min_length=1,
                                             max_length=255)]
 ProviderCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
-PlatformPaths = dict[Literal["windows", "linux", "darwin"], str]
-SECRET = {"secret": True}
 RESERVED_SITE_NAMES = ("local",)
 
 
@@ -21,60 +30,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class LocalDriveSettings(Strict):
-    """A folder tree on a disk this machine mounts; the site's ``root`` says where."""
-
-
-class S3Settings(Strict):
-    bucket: str = Field(min_length=1, description="Bucket that holds the site's files.")
-    endpoint_url: str | None = Field(None, description="For S3-compatible servers; empty: AWS.")
-    region: str | None = Field(None, description="e.g. eu-west-1.")
-    prefix: str = Field("", description="Key prefix under which the site's tree starts.")
-    addressing_style: Literal["auto", "path", "virtual"] = "auto"
-    access_key_id: str | None = None
-    secret_access_key: str | None = Field(None, json_schema_extra=SECRET)
-    session_token: str | None = Field(None, json_schema_extra=SECRET)
-    profile: str | None = Field(None, description="A named AWS profile instead of keys.")
-    storage_class: str | None = Field(None, description="e.g. STANDARD_IA; empty: default.")
-
-
-class SftpSettings(Strict):
-    host: str = Field(min_length=1)
-    port: int = Field(22, ge=1, le=65535)
-    user: str = Field(min_length=1)
-    password: str | None = Field(None, json_schema_extra=SECRET)
-    key_path: PlatformPaths = Field(default_factory=dict, description="Private key per platform.")
-    key_passphrase: str | None = Field(None, json_schema_extra=SECRET)
-    known_hosts_path: PlatformPaths = Field(default_factory=dict)
-    check_host_key: bool = Field(True, description="Turning this off trusts any server.")
-    root: str = Field("/", description="Folder on the server where the site's tree starts.")
-
-
-class GDriveSettings(Strict):
-    credentials_path: PlatformPaths = Field(
-        default_factory=dict, description="Service-account JSON file per platform.",
-        json_schema_extra=SECRET)
-    shared_drive: str | None = Field(None, description="Shared drive name or id; empty: My Drive.")
-    root: str = Field("/", description="Folder path on the drive where the site's tree starts.")
-
-
-class RcloneSettings(Strict):
-    remote: str = Field(min_length=1, description="An rclone remote and path, e.g. 'backup:vfx'.")
-    config_path: PlatformPaths = Field(default_factory=dict, description="rclone.conf per platform.")
-    parameters: dict[str, str] = Field(
-        default_factory=dict, json_schema_extra=SECRET,
-        description="Inline remote options, passed by environment, e.g. {'type': 'webdav'}.")
-    rclone_path: str | None = Field(None, description="rclone binary; empty: the bundled one.")
-
-
-BUILTIN_PROVIDER_BLOCKS: dict[str, type[BaseModel]] = {
-    "local_drive": LocalDriveSettings, "s3": S3Settings, "sftp": SftpSettings,
-    "gdrive": GDriveSettings, "rclone": RcloneSettings,
-}
-
-
-class Site(BaseModel):
-    """One configured site. Third-party providers add their block under their own code."""
+class SiteBase(BaseModel):
+    """One configured site; ``Site`` adds a settings block per installed provider. Blocks of
+    providers not installed here are kept as they are."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -84,23 +42,26 @@ class Site(BaseModel):
     alternative_sites: list[SiteName] = Field(default_factory=list)
     root: dict[SiteName, PlatformPaths] = Field(
         default_factory=dict, description="{root name: {platform: path}}, e.g. for local_drive.")
-    local_drive: LocalDriveSettings | None = None
-    s3: S3Settings | None = None
-    sftp: SftpSettings | None = None
-    gdrive: GDriveSettings | None = None
-    rclone: RcloneSettings | None = None
 
     @model_validator(mode="after")
-    def _provider_block(self) -> Site:
+    def _provider_block(self) -> SiteBase:
         if self.name in RESERVED_SITE_NAMES:
             raise ValueError(f"site name '{self.name}' is reserved for this machine's site")
-        block = BUILTIN_PROVIDER_BLOCKS.get(self.provider)
-        if block is LocalDriveSettings and self.local_drive is None:
-            self.local_drive = LocalDriveSettings()
-        elif block is not None and getattr(self, self.provider) is None:
-            raise ValueError(f"site '{self.name}' uses provider '{self.provider}' and needs a "
-                             f"'{self.provider}' block with its settings")
+        block = PROVIDER_BLOCKS.get(self.provider)
+        if block is not None and getattr(self, self.provider) is None:
+            try:  # a block whose fields all have defaults may be left out
+                setattr(self, self.provider, block())
+            except ValidationError:
+                raise ValueError(f"site '{self.name}' uses provider '{self.provider}' and needs "
+                                 f"a '{self.provider}' block with its settings") from None
         return self
+
+
+# Every installed provider's settings model, so the schema and validation include it.
+PROVIDER_BLOCKS: dict[str, type[ProviderSettings]] = registry().settings_models()
+Site = create_model(  # type: ignore[call-overload]
+    "Site", __base__=SiteBase, __doc__=SiteBase.__doc__,
+    **{code: (model | None, None) for code, model in PROVIDER_BLOCKS.items()})
 
 
 class SyncConfig(Strict):

@@ -7,10 +7,11 @@ partial file under its final name.
 from __future__ import annotations
 
 import errno
+import io
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sitesync_addon import hashing
 from sitesync_addon.engine.temp_files import TempJournal, temp_name
@@ -110,19 +111,72 @@ def _kernel_copy(reader: BinaryIO, writer: BinaryIO, count: int) -> int:
     return len(data)
 
 
+class _Meter:
+    """Hashes the bytes that pass, reports progress and stops the transfer when asked."""
+
+    def __init__(self, algorithm: str, progress: ProgressCallback | None,
+                 should_stop: Callable[[], bool], path: str) -> None:
+        self.hasher = hashing.new_hasher(algorithm)
+        self.progress = progress
+        self.should_stop = should_stop
+        self.path = path
+        self.done = 0
+
+    def passed(self, data: bytes | memoryview) -> None:
+        if self.should_stop():
+            raise TransferCancelled(f"{self.path}: stopped")
+        self.hasher.update(data)
+        self.done += len(data)
+        if self.progress:
+            self.progress(self.done)
+
+
+class MeteredReader(io.RawIOBase):
+    """A forward-only reader over a source stream that meters what a provider reads."""
+
+    def __init__(self, source: BinaryIO, meter: _Meter) -> None:
+        self.source = source
+        self.meter = meter
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.source.read(len(buffer))
+        count = len(data)
+        buffer[:count] = data
+        if count:
+            self.meter.passed(data)
+        return count
+
+
+class MeteredWriter(io.RawIOBase):
+    """A writer into a target stream that meters what a provider writes."""
+
+    def __init__(self, target: BinaryIO, meter: _Meter) -> None:
+        self.target = target
+        self.meter = meter
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.meter.passed(data)
+        self.target.write(data)
+        return len(data)
+
+
 def _stream(request: TransferRequest, write_path: str, algorithm: str,
             progress: ProgressCallback | None, should_stop: Callable[[], bool],
             chunk_size: int) -> str:
-    hasher = hashing.new_hasher(algorithm)
-    done = 0
-    with request.source.open_read(request.path) as reader, \
-            request.target.open_write(write_path) as writer:
-        while chunk := reader.read(chunk_size):
-            if should_stop():
-                raise TransferCancelled(f"{request.path}: stopped")
-            hasher.update(chunk)
-            writer.write(chunk)
-            done += len(chunk)
-            if progress:
-                progress(done)
-    return hasher.hexdigest()
+    """Into a local target through the source's downloader, else through the target's
+    uploader, so each remote side uses its best way of moving bytes."""
+    meter = _Meter(algorithm, progress, should_stop, request.path)
+    source, target = request.source, request.target
+    if target.has(LOCAL_PATH):
+        with target.open_write(write_path) as writer:
+            source.read_into(request.path, MeteredWriter(writer, meter))
+    else:
+        with source.open_read(request.path) as reader:
+            target.write(write_path, MeteredReader(reader, meter), request.size)
+    return meter.hasher.hexdigest()

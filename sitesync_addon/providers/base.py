@@ -8,15 +8,24 @@ refuses any that would leave the root.
 from __future__ import annotations
 
 import posixpath
+import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO, ClassVar
+from pathlib import Path
+from typing import Any, BinaryIO, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from sitesync_addon.errors import PathEscapesRoot
+from sitesync_addon.hashing import CHUNK_SIZE
 
 ATOMIC_WRITE = "atomic_write"  # a written object appears under its name only once complete
 LOCAL_PATH = "local_path"  # files are paths on this machine: ``real_path(path)`` gives them
+
+
+PlatformPaths = dict[Literal["windows", "linux", "darwin"], str]
+SECRET = {"secret": True}  # json_schema_extra of settings fields to mask and never log
 
 
 @dataclass(frozen=True)
@@ -25,10 +34,19 @@ class FileStat:
     content_hash: str | None = None  # "algorithm:hexdigest", when the storage keeps one
 
 
+class ProviderSettings(BaseModel):
+    """Base of a provider's settings block (``sites[].<code>``); unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class AbstractProvider(ABC):
     """One storage backend, bound to one site's settings and roots."""
 
-    code: ClassVar[str]
+    code: ClassVar[str]  # the site's ``provider`` value and the name of its settings block
+    title: ClassVar[str] = ""  # shown to people, e.g. "Amazon S3"
+    settings_model: ClassVar[type[ProviderSettings]] = ProviderSettings
+    icon: ClassVar[Path | None] = None  # a PNG shown next to sites of this provider
     capabilities: ClassVar[frozenset[str]] = frozenset()
     max_concurrency: ClassVar[int] = 4  # transfers at once that touch this storage
 
@@ -64,6 +82,21 @@ class AbstractProvider(ABC):
     @abstractmethod
     def list(self, folder: str) -> Iterator[str]:
         """Relative paths of the files below ``folder``, recursively."""
+
+    def write(self, path: str, reader: BinaryIO, size: int) -> None:
+        """Store the bytes of ``reader`` (``size`` of them) as ``path``.
+
+        The engine hands a reader that hashes, reports progress and raises
+        ``TransferCancelled`` when asked to stop; a provider with a better uploader (multipart,
+        resumable) overrides this and must leave nothing under ``path`` when reading fails.
+        """
+        with self.open_write(path) as writer:
+            shutil.copyfileobj(reader, writer, CHUNK_SIZE)
+
+    def read_into(self, path: str, writer: BinaryIO) -> None:
+        """Write the bytes of ``path`` into ``writer``; override for a faster downloader."""
+        with self.open_read(path) as reader:
+            shutil.copyfileobj(reader, writer, CHUNK_SIZE)
 
     def has(self, capability: str) -> bool:
         return capability in self.capabilities

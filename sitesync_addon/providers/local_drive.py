@@ -7,13 +7,27 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sitesync_addon.errors import FileNotFoundOnSite, PathEscapesRoot, ProviderError
-from sitesync_addon.providers.base import LOCAL_PATH, AbstractProvider, FileStat, relative_path
+from sitesync_addon.providers.base import (
+    LOCAL_PATH,
+    AbstractProvider,
+    FileStat,
+    ProviderSettings,
+    relative_path,
+)
+from sitesync_addon.providers.hookspecs import hookimpl
+
+
+class LocalDriveSettings(ProviderSettings):
+    """A folder tree on a disk this machine mounts; the site's ``root`` says where."""
 
 
 class LocalDriveProvider(AbstractProvider):
     """Paths are ``ROOT_NAME/rest/of/path``: the first part names one of the site's roots."""
 
     code = "local_drive"
+    title = "Local drive"
+    settings_model = LocalDriveSettings
+    icon = Path(__file__).parent / "resources" / "local_drive.png"
     capabilities = frozenset({LOCAL_PATH})
 
     def __init__(self, site_name: str, settings: dict, roots: dict[str, str]) -> None:
@@ -67,14 +81,14 @@ class LocalDriveProvider(AbstractProvider):
 
     def open_read(self, path: str) -> BinaryIO:
         try:
-            return open(self.real_path(path), "rb", buffering=0)  # noqa: SIM115
+            return open(self.real_path(path), "rb", buffering=0)
         except FileNotFoundError:
             raise FileNotFoundOnSite(f"{path} is not on site '{self.site_name}'") from None
 
     def open_write(self, path: str) -> BinaryIO:
         target = self.real_path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        return open(target, "wb")  # noqa: SIM115
+        return open(target, "wb")
 
     def rename(self, source: str, target: str) -> None:
         os.replace(self.real_path(source), self.real_path(target))
@@ -103,3 +117,8 @@ class LocalDriveProvider(AbstractProvider):
                 full = Path(dirpath) / name
                 yield f"{folder.rstrip('/')}/{full.relative_to(base).as_posix()}"
 
+
+
+@hookimpl
+def sitesync_providers() -> list[type[AbstractProvider]]:
+    return [LocalDriveProvider]

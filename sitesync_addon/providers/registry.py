@@ -1,20 +1,115 @@
-"""Provider classes by code."""
+"""The installed providers: built-ins and every package with a ``sitesync`` entry point.
+
+Built-ins register through the same hook as third-party plugins. A plugin that fails to
+import or to answer the hook is recorded with its error and skipped; the others still load.
+"""
 from __future__ import annotations
 
+import functools
+import importlib
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
 from typing import Any
 
-from sitesync_addon.providers.base import AbstractProvider
-from sitesync_addon.providers.local_drive import LocalDriveProvider
+import pluggy
 
-_PROVIDERS: dict[str, type[AbstractProvider]] = {LocalDriveProvider.code: LocalDriveProvider}
+from sitesync_addon.providers import hookspecs
+from sitesync_addon.providers.base import AbstractProvider, ProviderSettings
+from sitesync_addon.version import __version__
+
+log = logging.getLogger(__name__)
+ENTRY_POINT_GROUP = "sitesync"
+BUILTIN_MODULES = ("local_drive", "s3", "sftp", "gdrive", "rclone")
+CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,63}")
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    code: str
+    title: str
+    provider: type[AbstractProvider]
+    origin: str  # "builtin" or the distribution that installed it
+    version: str
+
+
+@dataclass(frozen=True)
+class BrokenPlugin:
+    name: str
+    origin: str
+    error: str
+
+
+class ProviderRegistry:
+    """Loads plugins once; answers which provider class serves a code."""
+
+    def __init__(self, load_entry_points: bool = True) -> None:
+        self.plugins = pluggy.PluginManager(hookspecs.PROJECT)
+        self.plugins.add_hookspecs(hookspecs)
+        self.providers: dict[str, ProviderInfo] = {}
+        self.broken: list[BrokenPlugin] = []
+        for name in BUILTIN_MODULES:
+            self._load(f"builtin:{name}", "builtin", __version__,
+                       lambda name=name: importlib.import_module(
+                           f"sitesync_addon.providers.{name}"))
+        if load_entry_points:
+            for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+                dist = entry_point.dist
+                self._load(entry_point.name, dist.name if dist else entry_point.value,
+                           dist.version if dist else "", entry_point.load)
+
+    def _load(self, name: str, origin: str, version: str, load: Callable[[], Any]) -> None:
+        plugin = None
+        try:
+            plugin = load()
+            self.plugins.register(plugin, name=name)
+            found: dict[str, ProviderInfo] = {}
+            for impl in self.plugins.hook.sitesync_providers.get_hookimpls():
+                if impl.plugin is plugin:
+                    for cls in impl.function() or []:
+                        info = self._checked(cls, origin, version)
+                        found[info.code] = info
+            self.providers.update(found)
+        except Exception as exc:  # a broken plugin must not stop the others
+            if plugin is not None and self.plugins.is_registered(plugin):
+                self.plugins.unregister(plugin)
+            log.warning("provider plugin '%s' (%s) is broken and skipped: %s", name, origin, exc)
+            self.broken.append(BrokenPlugin(name, origin, f"{type(exc).__name__}: {exc}"))
+
+    def _checked(self, cls: Any, origin: str, version: str) -> ProviderInfo:
+        if not (isinstance(cls, type) and issubclass(cls, AbstractProvider)):
+            raise TypeError(f"{cls!r} is not an AbstractProvider subclass")
+        if not issubclass(cls.settings_model, ProviderSettings):
+            raise TypeError(f"{cls.__name__}.settings_model must subclass ProviderSettings")
+        code = getattr(cls, "code", "")
+        if not CODE_PATTERN.fullmatch(code):
+            raise ValueError(f"{cls.__name__}.code '{code}' must match {CODE_PATTERN.pattern}")
+        if code in self.providers:
+            raise ValueError(f"provider code '{code}' is already taken by "
+                             f"{self.providers[code].origin}")
+        return ProviderInfo(code, cls.title or code, cls, origin, version)
+
+    def provider_class(self, code: str) -> type[AbstractProvider]:
+        try:
+            return self.providers[code].provider
+        except KeyError:
+            known = ", ".join(sorted(self.providers)) or "none"
+            raise ValueError(f"no provider '{code}' is installed (installed: {known}); "
+                             "install the package that provides it") from None
+
+    def settings_models(self) -> dict[str, type[ProviderSettings]]:
+        return {code: info.provider.settings_model for code, info in self.providers.items()}
+
+
+@functools.cache
+def registry() -> ProviderRegistry:
+    return ProviderRegistry()
 
 
 def provider_class(code: str) -> type[AbstractProvider]:
-    try:
-        return _PROVIDERS[code]
-    except KeyError:
-        raise ValueError(f"no provider '{code}' is installed (installed: "
-                         f"{', '.join(sorted(_PROVIDERS))})") from None
+    return registry().provider_class(code)
 
 
 def create_provider(site_name: str, site: dict[str, Any]) -> AbstractProvider:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from sitesync_addon import SiteAlreadyPresentError, SiteSyncAddon, SiteSyncStatus, SyncStatus
 from sitesync_addon.hashing import hash_file
-from sitesync_addon.providers.registry import _PROVIDERS
+from sitesync_addon.providers.registry import registry
 from sitesync_addon.version import __version__
 from tests.client.conftest import PROJECT, SITE_ID, Env, both_databases
 from tests.conftest import ADMIN_KEY
@@ -134,7 +134,7 @@ def test_paths_icons_and_endpoint_prefix(addon: SiteSyncAddon) -> None:
     assert Path(plugins["publish"][0]).is_dir()
     assert Path(addon.get_launch_hook_paths()).is_dir()
     icons = addon.get_site_icons()
-    assert set(_PROVIDERS) <= set(icons)
+    assert set(registry().providers) == set(icons)
     for icon in icons.values():
         assert icon["type"] == "path" and icon["path"].endswith(".png")
         assert Path(icon["path"]).is_file()

@@ -1,0 +1,1 @@
+"""Test helpers SiteSync ships for plugin authors."""

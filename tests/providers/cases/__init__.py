@@ -1,0 +1,1 @@
+"""One module per provider: a ``case`` fixture factory against its live server."""
