@@ -121,8 +121,9 @@ def catalog_rows(project_id: uuid.UUID, reps: int, rng: random.Random) -> dict[s
     return rows
 
 
-def state_rows(project_id: uuid.UUID, versions: Sequence[dict], start: int, stop: int,
-               rng: random.Random) -> dict[str, list[dict]]:
+def state_rows(project_id: uuid.UUID, versions: Sequence[dict],
+               folder_of: dict[uuid.UUID, uuid.UUID],
+               start: int, stop: int, rng: random.Random) -> dict[str, list[dict]]:
     """Representations ``start..stop`` with their files and their states on both sites."""
     now = time.time()
     rows: dict[str, list[dict]] = {"representations": [], "files": [], "site_states": [],
@@ -132,7 +133,9 @@ def state_rows(project_id: uuid.UUID, versions: Sequence[dict], start: int, stop
         name = REPRESENTATION_NAMES[index % len(REPRESENTATION_NAMES)]
         rep_id = uuid.uuid4()
         rows["representations"].append({"id": rep_id, "project_id": project_id,
-                                        "version_id": version["id"], "name": name,
+                                        "version_id": version["id"],
+                                        "folder_id": folder_of[version["product_id"]],
+                                        "name": name,
                                         "created_at": now - (stop - index)})
         # Most work has the default priority; a few are urgent or pushed back.
         priority = rng.choices((50, 90, 70, 20), weights=(85, 3, 7, 5))[0]
@@ -191,10 +194,11 @@ def seed(database_url: str, project_id: uuid.UUID, reps: int) -> None:
         if conn.dialect.name == "postgresql":  # the data is consistent; skip the FK triggers
             conn.exec_driver_sql("SET session_replication_role = replica")
         catalog = catalog_rows(project_id, reps, rng)
+        folder_of = {p["id"]: p["folder_id"] for p in catalog["products"]}
         for name, rows in catalog.items():
             insert_rows(conn, name, rows)
         for start in range(0, reps, BATCH):
-            for name, rows in state_rows(project_id, catalog["versions"], start,
+            for name, rows in state_rows(project_id, catalog["versions"], folder_of, start,
                                          min(reps, start + BATCH), rng).items():
                 insert_rows(conn, name, rows)
             log(f"  seeded {min(reps, start + BATCH):,} / {reps:,} representations")

@@ -204,7 +204,8 @@ def validate_file_path(path: str, roots: dict[str, Any]) -> None:
 def create_representation(conn: Connection, *, project_id: uuid.UUID, roots: dict[str, Any],
                           version_id: uuid.UUID, name: str,
                           file_list: Sequence[dict]) -> dict:
-    _get_in_project(conn, versions, "Version", project_id=project_id, item_id=version_id)
+    version = _get_in_project(conn, versions, "Version", project_id=project_id,
+                              item_id=version_id)
     exists = conn.execute(select(representations.c.id).where(
         representations.c.version_id == version_id, representations.c.name == name)).first()
     if exists:
@@ -217,8 +218,10 @@ def create_representation(conn: Connection, *, project_id: uuid.UUID, roots: dic
                           "path": item["path"], "size": item["size"], "hash": item.get("hash")})
     if len({row["id"] for row in file_rows}) != len(file_rows):
         raise bad_request("File ids must be unique within a representation.")
+    folder_id = conn.execute(select(products.c.folder_id).where(
+        products.c.id == version["product_id"])).scalar_one()
     record = {"id": uuid.uuid4(), "project_id": project_id, "version_id": version_id,
-              "name": name, "created_at": time.time()}
+              "folder_id": folder_id, "name": name, "created_at": time.time()}
     conn.execute(insert(representations).values(record))
     if file_rows:
         conn.execute(insert(files), [{**row, "representation_id": record["id"]}

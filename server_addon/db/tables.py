@@ -68,10 +68,14 @@ representations = Table(
     Column("id", Uuid, primary_key=True),
     Column("project_id", Uuid, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
     Column("version_id", Uuid, ForeignKey("versions.id", ondelete="CASCADE"), nullable=False),
+    # The version's folder, kept here so a folder filter needs no walk up the catalog. Always
+    # set; nullable only because SQLite cannot add a NOT NULL column to a filled table.
+    Column("folder_id", Uuid, ForeignKey("folders.id", ondelete="CASCADE"), nullable=True),
     Column("name", String(255), nullable=False),
     Column("created_at", Float, nullable=False),
     UniqueConstraint("version_id", "name"),
     Index("ix_representations_project", "project_id", "created_at"),
+    Index("ix_representations_folder", "folder_id"),
 )
 
 files = Table(

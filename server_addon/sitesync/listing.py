@@ -6,7 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, FromClause, and_, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import aliased
 
 from server_addon.db.tables import files, folders, products, representations, versions
@@ -61,89 +70,132 @@ class _Side:
         return matches if _NA not in self.statuses else or_(self.table.c.site.is_(None), matches)
 
 
+class _Query:
+    """The filtered matches of a listing, as SQL parts to count, sort and page them."""
+
+    def __init__(self, project_id: uuid.UUID, flt: StateFilter, local_required: bool = False
+                 ) -> None:
+        self.local = _Side("local_state", flt.local_site, flt.local_statuses,
+                           flt.both_only or local_required)
+        self.remote = _Side("remote_state", flt.remote_site, flt.remote_statuses, flt.both_only)
+        local, remote = self.local, self.remote
+        # A required side has project_id itself, so the representations table can often be
+        # left out; every other table is joined only when a filter or the sort reads it.
+        self.driver = local if local.required else remote if remote.required else None
+        driver = self.driver
+        self.rep_id = rep_id = driver.table.c.representation_id if driver else representations.c.id
+        if driver is None:
+            self.conditions: list[ColumnElement] = [representations.c.project_id == project_id]
+        else:
+            self.conditions = [driver.table.c.project_id == project_id,
+                               driver.table.c.site == driver.site]
+        conditions = self.conditions
+        self.needed: set[Any] = set()
+        needed = self.needed
+        if flt.representation_ids is not None:
+            conditions.append(rep_id.in_(list(flt.representation_ids)))
+        if flt.repre_names:
+            conditions.append(representations.c.name.in_(list(flt.repre_names)))
+            needed.add(representations)
+        if flt.version_ids is not None:
+            conditions.append(representations.c.version_id.in_(list(flt.version_ids)))
+            needed.add(representations)
+        if flt.folder:  # each representation knows its folder: no walk up the catalog
+            conditions.append(representations.c.folder_id.in_(
+                select(folders.c.id).where(folders.c.project_id == project_id,
+                                           folders.c.path.icontains(flt.folder,
+                                                                    autoescape=True))))
+            needed.add(representations)
+        # Product and version filters as one set of version ids, so the planner can start from
+        # the few matching versions rather than test every representation's parents.
+        catalog: list[ColumnElement] = []
+        if flt.product:
+            catalog.append(products.c.name.icontains(flt.product, autoescape=True))
+        if flt.version is not None:
+            catalog.append(versions.c.version == flt.version)
+        if catalog:
+            matching_versions = (select(versions.c.id)
+                                 .join(products, products.c.id == versions.c.product_id)
+                                 .where(versions.c.project_id == project_id, *catalog))
+            conditions.append(representations.c.version_id.in_(matching_versions))
+            needed.add(representations)
+        for side in (local, remote):
+            if side.statuses:
+                conditions.append(side.condition())
+            if side.required or side.statuses:
+                needed.add(side)
+
+        sort_by: dict[str, tuple[ColumnElement, Any]] = {
+            "folder": (folders.c.path, folders), "product": (products.c.name, products),
+            "version": (versions.c.version, versions),
+            "representation": (representations.c.name, representations),
+            "localStatus": (local.column("status", _NA), local),
+            "remoteStatus": (remote.column("status", _NA), remote),
+            "priority": (local.column("priority", DEFAULT_PRIORITY), local),
+            "updatedAt": (func.coalesce(local.table.c.updated_at, representations.c.created_at),
+                          local),
+        }
+        self.order, sort_table = sort_by[flt.sort_by]
+        self.sort_tables = ({sort_table, representations} if flt.sort_by == "updatedAt"
+                            else {sort_table})
+
+    def matching(self, *columns: Any, with_sort: bool = True) -> Any:
+        tables = self.needed | self.sort_tables if with_sort else self.needed
+        source = _joined(self.driver, self.rep_id, self.local, self.remote, tables)
+        return select(*columns).select_from(source).where(*self.conditions)
+
+
 def list_state(conn: Connection, *, project_id: uuid.UUID, flt: StateFilter) -> dict:
-    local = _Side("local_state", flt.local_site, flt.local_statuses, flt.both_only)
-    remote = _Side("remote_state", flt.remote_site, flt.remote_statuses, flt.both_only)
-    # A required side has project_id itself, so the representations table can often be left
-    # out; every other table is joined only when a filter or the sort reads it.
-    driver = local if local.required else remote if remote.required else None
-    rep_id = driver.table.c.representation_id if driver else representations.c.id
-
-    if driver is None:
-        conditions: list[ColumnElement] = [representations.c.project_id == project_id]
-    else:
-        conditions = [driver.table.c.project_id == project_id,
-                      driver.table.c.site == driver.site]
-    needed: set[Any] = set()
-    if flt.representation_ids is not None:
-        conditions.append(rep_id.in_(list(flt.representation_ids)))
-    if flt.repre_names:
-        conditions.append(representations.c.name.in_(list(flt.repre_names)))
-        needed.add(representations)
-    if flt.version_ids is not None:
-        conditions.append(representations.c.version_id.in_(list(flt.version_ids)))
-        needed.add(representations)
-    # Catalog filters as one set of version ids, so the planner can start from the few
-    # matching versions rather than test every representation's chain of parents.
-    catalog: list[ColumnElement] = []
-    if flt.folder:
-        catalog.append(folders.c.path.icontains(flt.folder, autoescape=True))
-    if flt.product:
-        catalog.append(products.c.name.icontains(flt.product, autoescape=True))
-    if flt.version is not None:
-        catalog.append(versions.c.version == flt.version)
-    if catalog:
-        matching_versions = (select(versions.c.id)
-                             .join(products, products.c.id == versions.c.product_id)
-                             .join(folders, folders.c.id == products.c.folder_id)
-                             .where(versions.c.project_id == project_id, *catalog))
-        conditions.append(representations.c.version_id.in_(matching_versions))
-        needed.add(representations)
-    for side in (local, remote):
-        if side.statuses:
-            conditions.append(side.condition())
-        if side.required or side.statuses:
-            needed.add(side)
-
-    sort_by: dict[str, tuple[ColumnElement, Any]] = {
-        "folder": (folders.c.path, folders), "product": (products.c.name, products),
-        "version": (versions.c.version, versions),
-        "representation": (representations.c.name, representations),
-        "localStatus": (local.column("status", _NA), local),
-        "remoteStatus": (remote.column("status", _NA), remote),
-        "priority": (local.column("priority", DEFAULT_PRIORITY), local),
-        "updatedAt": (func.coalesce(local.table.c.updated_at, representations.c.created_at),
-                      local),
-    }
-    order, sort_table = sort_by[flt.sort_by]
-    sort_tables = {sort_table, representations} if flt.sort_by == "updatedAt" else {sort_table}
-
-    def matching(*columns: Any, tables: set[Any]) -> Any:
-        source = _joined(driver, rep_id, local, remote, tables)
-        return select(*columns).select_from(source).where(*conditions)
-
+    query = _Query(project_id, flt)
     offset = (flt.page - 1) * flt.page_length
 
-    def page_of(query: Any, key: ColumnElement, tiebreak: ColumnElement) -> Any:
-        return (query.order_by(key.desc() if flt.sort_desc else key.asc(), tiebreak)
+    def page_of(select_: Any, key: ColumnElement, tiebreak: ColumnElement) -> Any:
+        return (select_.order_by(key.desc() if flt.sort_desc else key.asc(), tiebreak)
                 .limit(flt.page_length).offset(offset))
 
     # The cap counts from the page's start, so a client paging until `total` reaches the end.
     cap = offset + COUNT_CAP
-    # One pass reads at most cap + 1 matches with their sort key: it gives the count and, when
-    # that is all of them, the page too, so the filters are evaluated once.
-    found = (matching(rep_id.label("id"), order.label("key"), tables=needed | sort_tables)
-             .limit(cap + 1).cte("found"))
-    found_count = select(func.count()).select_from(found).scalar_subquery()
-    rows = conn.execute(page_of(select(found.c.id, found_count), found.c.key, found.c.id)).all()
-    rep_ids = [row[0] for row in rows]
-    total = rows[0][1] if rows else conn.execute(select(found_count)).scalar_one()
-    if total > cap:  # more match than were read: the page is sorted from all of them
-        rep_ids = list(conn.execute(
-            page_of(matching(rep_id, tables=needed | sort_tables), order, rep_id)).scalars())
+    rep_ids = _page_ahead_of_default(conn, project_id, flt, offset, query)
+    if rep_ids is not None:
+        limited = query.matching(query.rep_id, with_sort=False).limit(cap + 1).subquery()
+        total = conn.execute(select(func.count()).select_from(limited)).scalar_one()
+    else:
+        # One pass reads at most cap + 1 matches with their sort key: it gives the count and,
+        # when that is all of them, the page too, so the filters are evaluated once.
+        found = (query.matching(query.rep_id.label("id"), query.order.label("key"))
+                 .limit(cap + 1).cte("found"))
+        found_count = select(func.count()).select_from(found).scalar_subquery()
+        rows = conn.execute(page_of(select(found.c.id, found_count), found.c.key,
+                                    found.c.id)).all()
+        rep_ids = [row[0] for row in rows]
+        total = rows[0][1] if rows else conn.execute(select(found_count)).scalar_one()
+        if total > cap:  # more match than were read: the page is sorted from all of them
+            rep_ids = list(conn.execute(page_of(query.matching(query.rep_id), query.order,
+                                                query.rep_id)).scalars())
     return {"total": min(total, cap), "totalExact": total <= cap, "page": flt.page,
             "pageLength": flt.page_length,
             "representations": _items(conn, project_id, rep_ids, flt)}
+
+
+def _page_ahead_of_default(conn: Connection, project_id: uuid.UUID, flt: StateFilter,
+                           offset: int, query: _Query) -> list[uuid.UUID] | None:
+    """The page by priority, when it holds only local states that sort ahead of the default.
+
+    Representations without a local state sort at the default priority, so no index returns
+    all matches in order. States above it (below, ascending) can be read in index order, and
+    when enough of them match they are the whole page: no need to sort every match.
+    """
+    if flt.sort_by != "priority" or query.local.required:
+        return None
+    ahead = _Query(project_id, flt, local_required=True)
+    priority = ahead.local.table.c.priority
+    beyond = priority > DEFAULT_PRIORITY if flt.sort_desc else priority < DEFAULT_PRIORITY
+    wanted = offset + flt.page_length
+    rows = list(conn.execute(
+        ahead.matching(ahead.rep_id).where(beyond)
+        .order_by(priority.desc() if flt.sort_desc else priority.asc(), ahead.rep_id)
+        .limit(wanted)).scalars())
+    return rows[offset:] if len(rows) == wanted else None
 
 
 def _joined(driver: _Side | None, rep_id: ColumnElement, local: _Side, remote: _Side,

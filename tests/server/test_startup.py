@@ -3,6 +3,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 
 import requests
 import sqlalchemy as sa
@@ -23,8 +24,44 @@ def test_second_start_is_a_no_op_migration(database_url):
         again = {table: conn.execute(sa.text(f"SELECT version_num FROM {table}")).scalar()
                  for table in versions}
     engine.dispose()
-    assert versions == again == {"alembic_version": "0001", "alembic_version_sitesync": "0001"}
+    assert versions == again == {"alembic_version": "0002", "alembic_version_sitesync": "0001"}
     assert {"projects", "files", "sitesync_file_states", "sitesync_events"} <= tables
+
+
+def test_upgrade_gives_existing_representations_their_folder(database_url):
+    from alembic import command
+
+    from server_addon.app import HOST_MIGRATIONS
+    from server_addon.db import migrate
+    from server_addon.db.engine import Database
+    from server_addon.db.tables import metadata
+
+    db = Database(database_url)
+    config = migrate.alembic_config(HOST_MIGRATIONS, "alembic_version", metadata)
+    with db.engine.begin() as conn:  # a database as the first release left it
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        ids = {name: uuid.uuid4() for name in ("project", "folder", "product", "version", "rep")}
+        rows = [
+            ("projects", {"id": ids["project"], "name": "old", "roots": {}, "created_at": 0.0}),
+            ("folders", {"id": ids["folder"], "project_id": ids["project"], "path": "sh010"}),
+            ("products", {"id": ids["product"], "project_id": ids["project"],
+                          "folder_id": ids["folder"], "name": "plate", "product_type": "plate"}),
+            ("versions", {"id": ids["version"], "project_id": ids["project"],
+                          "product_id": ids["product"], "version": 1, "created_at": 0.0}),
+            ("representations", {"id": ids["rep"], "project_id": ids["project"],
+                                 "version_id": ids["version"], "name": "exr",
+                                 "created_at": 0.0}),
+        ]
+        for name, row in rows:  # today's tables, but only the columns 0001 had
+            conn.execute(metadata.tables[name].insert().values(row))
+    db.engine.dispose()
+    create_app(database_url, admin_api_key=ADMIN_KEY)
+    engine = sa.create_engine(database_url)
+    with engine.connect() as conn:
+        folder = conn.execute(sa.text("SELECT folder_id FROM representations")).scalar()
+    engine.dispose()
+    assert uuid.UUID(str(folder)) == ids["folder"]
 
 
 def test_sqlite_runs_in_wal_mode(sqlite_url):

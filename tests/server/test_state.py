@@ -176,6 +176,29 @@ def test_listing_filters_sorting_and_paging(api, project):
         assert listing(api, project, sortBy=key)["total"] == 5
 
 
+@pytest.mark.parametrize("descending", [True, False])
+def test_priority_pages_follow_the_full_sort(api, project, descending):
+    """Pages made from local states alone (ahead of the default priority) and pages sorted
+    from every match agree with one sort of all representations."""
+    pub = publish(api, project, count=12, folder="shots/sq01/sh010")
+    publish(api, project, count=2, folder="assets/elsewhere")  # filtered out below
+    priorities = [90] * 4 + [70] * 2 + [None] * 3 + [20] * 3
+    for rep_id, priority in zip(pub.ids, priorities, strict=True):
+        if priority is None:  # no state on the local site: sorts at the default, 50
+            stamp(api, project, [rep_id], "ws1", QUEUED)
+        else:
+            stamp(api, project, [rep_id], "studio", OK, priority=priority)
+    key = {r: (50 if p is None else p) for r, p in zip(pub.ids, priorities, strict=True)}
+    expected = sorted(pub.ids, key=lambda r: (-key[r] if descending else key[r], r))
+    seen = []
+    for page in range(1, 7):
+        found = listing(api, project, folderFilter="sq01", sortDesc=str(descending).lower(),
+                        page=page, pageLength=2)
+        assert found["total"] == 12
+        seen += [i["representationId"] for i in found["representations"]]
+    assert seen == expected
+
+
 def test_totals_below_the_cap_are_exact(api, project):
     pub = publish(api, project, count=4)
     stamp(api, project, pub.ids, "studio", OK)
