@@ -42,7 +42,12 @@ class LocalDriveProvider(AbstractProvider):
                     f"site '{self.site_name}' has no root '{root_name}' on this machine "
                     f"(roots: {', '.join(sorted(self.roots)) or 'none'}); set it in the "
                     "site's settings (local_roots or root)")
-            self._resolved_roots[root_name] = os.path.realpath(self.roots[root_name])
+            root = os.path.realpath(self.roots[root_name])
+            if not os.path.isdir(root):  # an unmounted volume: never fill its mount point
+                raise ProviderError(
+                    f"root '{root_name}' of site '{self.site_name}' is missing: {root}; mount "
+                    "it or correct the site's roots")
+            self._resolved_roots[root_name] = root
         return self._resolved_roots[root_name]
 
     def real_path(self, path: str) -> Path:

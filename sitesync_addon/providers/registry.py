@@ -71,6 +71,9 @@ class ProviderRegistry:
                     for cls in impl.function() or []:
                         info = self._checked(cls, origin, version)
                         found[info.code] = info
+            if not found:
+                raise ValueError("it contributes no provider: implement the hook "
+                                 "sitesync_providers() with @hookimpl")
             self.providers.update(found)
         except Exception as exc:  # a broken plugin must not stop the others
             if plugin is not None and self.plugins.is_registered(plugin):

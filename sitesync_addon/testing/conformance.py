@@ -11,6 +11,10 @@ returning a ``ProviderCase``; pytest then runs every test below against that pro
             return ProviderCase(make=lambda: MyStoreProvider("remote", {...fresh area...}, {}),
                                 make_with_bad_credentials=lambda: MyStoreProvider(...))
 
+``make_with_bad_credentials`` gives a provider the store refuses (for a store without
+credentials: one it cannot use, such as a missing folder): ``is_active()`` must be false and a
+transfer must fail with a ``ProviderError`` that says why.
+
 Transfers go through the engine (``transfer``), as in production: the engine owns temporary
 names, verification and progress, the provider only moves bytes.
 """
@@ -39,7 +43,9 @@ LARGE_SIZE = 64 * MIB + 12_345  # past one 8 MiB chunk / multipart part, and not
 @dataclass
 class ProviderCase:
     make: Callable[[], AbstractProvider]  # each call: a provider over a fresh, empty area
-    make_with_bad_credentials: Callable[[], AbstractProvider] | None = None
+    # A provider the store refuses: bad credentials, or for a store without credentials one
+    # it cannot use (a missing folder, an unmounted volume).
+    make_with_bad_credentials: Callable[[], AbstractProvider]
 
 
 def payload(size: int, seed: int = 0) -> bytes:
@@ -204,10 +210,6 @@ class ProviderConformance:
         assert not [p for p in local.folder.rglob("*") if p.is_file()]
 
     def test_bad_credentials(self, provider_case: ProviderCase, local, journal):
-        if provider_case.make_with_bad_credentials is None:
-            assert not provider_case.make().settings, "a provider with credentials must " \
-                "supply make_with_bad_credentials"
-            return
         bad = provider_case.make_with_bad_credentials()
         assert not bad.is_active()
         with pytest.raises(ProviderError) as raised:

@@ -18,4 +18,7 @@ def local_drive_case(tmp_path: Path) -> Iterator[ProviderCase]:
         root.mkdir()
         return LocalDriveProvider("conformance", {}, {"work": str(root)})
 
-    yield ProviderCase(make=make)
+    def unmounted() -> LocalDriveProvider:
+        return LocalDriveProvider("conformance", {}, {"work": str(tmp_path / "not-mounted")})
+
+    yield ProviderCase(make=make, make_with_bad_credentials=unmounted)
