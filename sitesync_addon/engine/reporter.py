@@ -1,11 +1,15 @@
 """Batches outcomes and progress of claimed files into few server calls."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from sitesync_addon.server_api import ServerApi
+from sitesync_addon.server_api import ServerApi, ServerError
+
+log = logging.getLogger(__name__)
 
 
 class Reporter:
@@ -23,6 +27,8 @@ class Reporter:
         self._done: dict[str, list[dict]] = {}
         self._progress: dict[tuple, dict] = {}
         self._last_progress = time.monotonic()
+        self._sender = ThreadPoolExecutor(1, thread_name_prefix="sitesync-report")
+        self._sending: Future | None = None
 
     def outcome(self, project: str, item: dict, outcome: str, **extra: Any) -> None:
         with self._lock:
@@ -30,7 +36,7 @@ class Reporter:
             self._done.setdefault(project, []).append(_report(item, outcome, **extra))
             full = len(self._done[project]) >= self.batch_size
         if full:
-            self.flush()
+            self.flush_soon()
 
     def progress(self, project: str, item: dict, written: int) -> None:
         fraction = written / item["size"] if item["size"] else 1.0
@@ -40,8 +46,33 @@ class Reporter:
         if time.monotonic() - self._last_progress >= self.progress_every:
             self.flush(progress=True)
 
+    def flush_soon(self) -> None:
+        """Send finished reports in the background, so the next files can move meanwhile."""
+        self._wait_for_sending()
+        sending = self._sender.submit(self._send_done_keeping_failures)
+        with self._lock:
+            self._sending = sending
+
+    def _send_done_keeping_failures(self) -> None:
+        with self._lock:
+            done, self._done = self._done, {}
+        for project, reports in done.items():
+            try:
+                self._send(project, reports)
+            except ServerError as exc:  # kept for the next flush; leases still hold the files
+                log.warning("reporting to the server failed, will retry: %s", exc)
+                with self._lock:
+                    self._done.setdefault(project, [])[:0] = reports
+
+    def _wait_for_sending(self) -> None:
+        with self._lock:
+            sending, self._sending = self._sending, None
+        if sending is not None:
+            sending.result()
+
     def flush(self, progress: bool = False) -> dict[tuple, dict]:
         """Send what is pending; return the server's answers to progress reports by file."""
+        self._wait_for_sending()
         with self._lock:
             done, self._done = self._done, {}
             pending = dict(self._progress) if progress else {}

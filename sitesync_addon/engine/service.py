@@ -140,23 +140,33 @@ class SiteSyncThread(threading.Thread):
         busy = False
         for project in self.addon.get_enabled_projects():
             for local, remote in self.site_pairs(project):
-                while not self._stop_event.is_set() and self._process_batch(project, local,
-                                                                            remote):
-                    busy = True
+                busy = self._drain(project, local, remote) or busy
         return busy
 
-    def _process_batch(self, project: str, local: str, remote: str) -> int:
-        items = self.addon.api.post(f"/api/{self.addon.endpoint_prefix}/{project}/work/claim",
-                                    json={"localSite": local, "remoteSite": remote,
-                                          "workerId": self.worker_id, "limit": CLAIM_LIMIT,
-                                          "leaseSeconds": LEASE_SECONDS})
-        if not items:
-            return 0
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="sitesync-move") as pool:
-            for _ in pool.map(lambda item: self._move(project, item), items):
-                pass
+    def _claim(self, project: str, local: str, remote: str) -> list[dict]:
+        return self.addon.api.post(f"/api/{self.addon.endpoint_prefix}/{project}/work/claim",
+                                   json={"localSite": local, "remoteSite": remote,
+                                         "workerId": self.worker_id, "limit": CLAIM_LIMIT,
+                                         "leaseSeconds": LEASE_SECONDS})
+
+    def _drain(self, project: str, local: str, remote: str) -> bool:
+        """Move batches until the queue is empty; the next batch is claimed, and the last
+        one reported, while the current one moves."""
+        moved = False
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="sitesync-move") as pool, \
+                ThreadPoolExecutor(1, thread_name_prefix="sitesync-claim") as ahead:
+            items = self._claim(project, local, remote)
+            while items and not self._stop_event.is_set():
+                moved = True
+                upcoming = ahead.submit(self._claim, project, local, remote)
+                for _ in pool.map(lambda item: self._move(project, item), items):
+                    pass
+                self.reporter.flush_soon()
+                items = upcoming.result()
+            for item in items:  # claimed ahead when a stop came: back to the queue
+                self.reporter.outcome(project, item, "release")
         self.reporter.flush()
-        return len(items)
+        return moved
 
     def _provider(self, project: str, site: str) -> Any:
         key = (project, site)

@@ -50,7 +50,7 @@ def transfer(request: TransferRequest, journal: TempJournal, *,
     target = request.target
     direct = target.has(ATOMIC_WRITE)
     write_path = request.final_path if direct else temp_name(request.final_path)
-    marker = journal.add(target.site_name, write_path)
+    entry = journal.add(target.site_name, write_path)
     placed = False
     try:
         copy = _copy_local if _kernel_copy_pays(request, chunk_size) else _stream
@@ -70,7 +70,7 @@ def transfer(request: TransferRequest, journal: TempJournal, *,
     finally:
         if not placed:
             target.delete(write_path)
-        journal.remove(marker)
+        journal.remove(entry)
 
 
 def _kernel_copy_pays(request: TransferRequest, chunk_size: int) -> bool:
