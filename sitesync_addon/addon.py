@@ -11,6 +11,8 @@ from sitesync_addon.contract.files import FilesMixin
 from sitesync_addon.contract.pause import PauseMixin
 from sitesync_addon.contract.settings import SettingsMixin
 from sitesync_addon.contract.state import StateMixin
+from sitesync_addon.framework.interfaces import (Addon, CliAddon, LaunchHookPathsAddon,
+                                                 PluginPathsAddon, TrayAddon)
 from sitesync_addon.local_site import get_local_site_id
 from sitesync_addon.providers.base import AbstractProvider
 from sitesync_addon.providers.registry import create_provider, registry
@@ -21,7 +23,8 @@ log = logging.getLogger(__name__)
 PACKAGE_DIR = Path(__file__).parent
 
 
-class SiteSyncAddon(SettingsMixin, StateMixin, PauseMixin, FilesMixin):
+class SiteSyncAddon(SettingsMixin, StateMixin, PauseMixin, FilesMixin, Addon, TrayAddon,
+                    PluginPathsAddon, LaunchHookPathsAddon, CliAddon):
     """Keeps published files available on every site that needs them.
 
     ``SiteSyncAddon()`` reads ``SITESYNC_SERVER_URL``, ``SITESYNC_API_KEY`` and
