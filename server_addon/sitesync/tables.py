@@ -26,6 +26,9 @@ site_states = Table(
           "representation_id"),
     Index("ix_sitesync_site_states_status", "project_id", "site", "status",
           text("priority DESC"), "representation_id"),
+    # The other side of a two-sided listing, read from the index alone (PostgreSQL).
+    Index("ix_sitesync_site_states_covering", "representation_id", "site",
+          postgresql_include=["status", "priority", "project_id"]).ddl_if(dialect="postgresql"),
 )
 
 # One row per (representation, site, file): what the work queue hands out.

@@ -24,7 +24,7 @@ def test_second_start_is_a_no_op_migration(database_url):
         again = {table: conn.execute(sa.text(f"SELECT version_num FROM {table}")).scalar()
                  for table in versions}
     engine.dispose()
-    assert versions == again == {"alembic_version": "0002", "alembic_version_sitesync": "0001"}
+    assert versions == again == {"alembic_version": "0002", "alembic_version_sitesync": "0002"}
     assert {"projects", "files", "sitesync_file_states", "sitesync_events"} <= tables
 
 
