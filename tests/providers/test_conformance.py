@@ -1,6 +1,6 @@
 """Every provider against its live server, through one conformance suite.
 
-Each module in ``cases/`` gives a ``<name>_case`` fixture; the suite runs once per case.
+Each module in ``cases/`` gives ``<name>_case`` fixtures; the suite runs once per case.
 """
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ import pytest
 from sitesync_addon.testing.conformance import ProviderCase, ProviderConformance
 from tests.providers import cases
 
-CASE_NAMES = sorted(info.name for info in pkgutil.iter_modules(cases.__path__))
-for _name in CASE_NAMES:  # make each case fixture visible to this module
-    _module = importlib.import_module(f"tests.providers.cases.{_name}")
-    globals().update({k: v for k, v in vars(_module).items() if k.endswith("_case")})
+_FIXTURES: dict = {}
+for _info in pkgutil.iter_modules(cases.__path__):  # a module may give several cases
+    _module = importlib.import_module(f"tests.providers.cases.{_info.name}")
+    _FIXTURES.update({k: v for k, v in vars(_module).items() if k.endswith("_case")})
+globals().update(_FIXTURES)  # make each case fixture visible to this module
+CASE_NAMES = sorted(name.removesuffix("_case") for name in _FIXTURES)
 
 
 class TestConformance(ProviderConformance):
