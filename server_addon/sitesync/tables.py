@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, ForeignKey,
-                        ForeignKeyConstraint, Index, Integer, MetaData, String, Table, Text, Uuid,
-                        text)
+                        ForeignKeyConstraint, Index, Integer, MetaData, PrimaryKeyConstraint,
+                        String, Table, Text, Uuid, text)
 
 from server_addon.db import tables as host
 
@@ -13,8 +13,8 @@ metadata = MetaData()
 site_states = Table(
     "sitesync_site_states", metadata,
     Column("representation_id", Uuid,
-           ForeignKey(host.representations.c.id, ondelete="CASCADE"), primary_key=True),
-    Column("site", String(255), primary_key=True),
+           ForeignKey(host.representations.c.id, ondelete="CASCADE"), nullable=False),
+    Column("site", String(255), nullable=False),
     Column("project_id", Uuid, nullable=False),
     Column("priority", Integer, nullable=False),
     Column("status", Integer, nullable=False),  # aggregated from the files, pause applied
@@ -26,9 +26,9 @@ site_states = Table(
           "representation_id"),
     Index("ix_sitesync_site_states_status", "project_id", "site", "status",
           text("priority DESC"), "representation_id"),
-    # The other side of a two-sided listing, read from the index alone (PostgreSQL).
-    Index("ix_sitesync_site_states_covering", "representation_id", "site",
-          postgresql_include=["status", "priority", "project_id"]).ddl_if(dialect="postgresql"),
+    # The other side of a two-sided listing is read from the primary key alone (PostgreSQL).
+    PrimaryKeyConstraint("representation_id", "site",
+                         postgresql_include=["status", "priority", "project_id"]),
 )
 
 # One row per (representation, site, file): what the work queue hands out.
