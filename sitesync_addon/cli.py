@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from sitesync_addon.launch_hooks.base import DEFAULT_WAIT_TIMEOUT, LaunchError
 from sitesync_addon.server_api import ServerApi, ServerError
 
 console = Console()
@@ -451,6 +452,51 @@ def syncservice(ctx: click.Context, active_site: str, once: bool, site_id: str |
                      show_progress=not quiet)
     if not ok:
         sys.exit(2)
+
+
+@main.command()
+@click.option("--project", required=True)
+@click.option("--folder", required=True, help="Folder path, e.g. shots/sh010.")
+@click.option("--task", required=True)
+@click.option("--app", required=True, help="Application as group/variant, e.g. nuke/15.")
+@click.option("--workfile", type=click.Path(dir_okay=False, path_type=Path),
+              help="Open this file (no workfile is fetched).")
+@click.option("--launch-type", default="local", show_default=True)
+@click.option("--timeout", "wait_timeout", default=DEFAULT_WAIT_TIMEOUT, show_default=True,
+              type=click.FloatRange(min=0), help="Seconds to wait for files to download.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+@friendly_errors
+def launch(ctx: click.Context, project: str, folder: str, task: str, app: str,
+           workfile: Path | None, launch_type: str, wait_timeout: float,
+           command: tuple[str, ...]) -> None:
+    """Run the launch hooks for a task, then start COMMAND (after --) with the workfile as
+    its last argument; exits with the application's exit code."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    from sitesync_addon.launch_hooks.runner import launch_application, prepare_launch
+
+    bars: dict[str, Any] = {}
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                      console=err_console, transient=True) as shown:
+            def progress(label: str, fraction: float) -> None:
+                if label not in bars:
+                    bars[label] = shown.add_task(label, total=1.0)
+                shown.update(bars[label], completed=fraction)
+
+            result = prepare_launch(
+                _addon(ctx), project=project, folder=folder, task=task, app=app,
+                workfile=workfile, launch_type=launch_type, wait_timeout=wait_timeout,
+                log=lambda message: shown.console.print(message, highlight=False),
+                progress=progress)
+        if not command:
+            console.print(f"ready: {result.context.workfile_path or 'no workfile'}",
+                          highlight=False)
+            return
+        sys.exit(launch_application(result, command))
+    except LaunchError as exc:
+        _fail(str(exc))
 
 
 @main.command()

@@ -30,7 +30,8 @@ def publish_path(project: str, folder: str, product: str, version: int, filename
 
 def publish_files(addon: SiteSyncAddon, project: str, *, folder: str, product: str,
                   version: int, representation: str, files: Sequence[Path],
-                  task: str | None = None, links: Sequence[dict] = ()) -> dict[str, Any]:
+                  task: str | None = None, links: Sequence[dict] = (),
+                  product_type: str = "generic") -> dict[str, Any]:
     """Copy ``files`` into the project's root as this machine sees it, register them, and
     stamp the representation's sites.
 
@@ -51,7 +52,8 @@ def publish_files(addon: SiteSyncAddon, project: str, *, folder: str, product: s
     api = addon.api
     folder_id = api.post(f"/api/projects/{project}/folders", json={"path": folder})["id"]
     product_id = api.post(f"/api/projects/{project}/products",
-                          json={"folderId": folder_id, "name": product})["id"]
+                          json={"folderId": folder_id, "name": product,
+                                "productType": product_type})["id"]
     version_doc = api.post(f"/api/projects/{project}/versions", json={
         "productId": product_id, "version": version, "task": task, "links": list(links)})
     clash = api.get(f"/api/projects/{project}/representations",

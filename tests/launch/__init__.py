@@ -1,0 +1,1 @@
+"""Launch hooks: discovery, the runner, CopyLastPublishedWorkfile and `sitesync launch`."""
