@@ -70,7 +70,7 @@ class LiveServer:
         self.app = app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn_server(app, "127.0.0.1", self.port)
+        self.server = uvicorn_server(app, "127.0.0.1", self.port, graceful_shutdown=0.5)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> LiveServer:

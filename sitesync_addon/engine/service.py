@@ -10,6 +10,7 @@ import logging
 import random
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -72,6 +73,7 @@ class SiteSyncThread(threading.Thread):
         self._cancels: dict[tuple, threading.Event] = {}
         self._providers: dict[tuple[str, str], Any] = {}
         self._slots: dict[str, threading.Semaphore] = {}  # per provider code
+        self._next_retry_at: float | None = None  # monotonic time a failed file may go again
         self.moved = 0
         self.failed = 0
         self.observer: TransferObserver | None = None
@@ -88,7 +90,7 @@ class SiteSyncThread(threading.Thread):
                 log.warning("sync loop: %s", exc)
                 busy = False
             if not busy:
-                self._wake.wait(timeout=self._loop_delay())
+                self._wake.wait(timeout=self._idle_wait())
                 self._wake.clear()
 
     def stop(self, timeout: float = 60.0) -> None:
@@ -120,6 +122,13 @@ class SiteSyncThread(threading.Thread):
             self.addon.api.post(f"/api/{self.addon.endpoint_prefix}/{project}/work/release",
                                 json={"workerId": self.worker_id})
         return removed
+
+    def _idle_wait(self) -> float:
+        """Until the next loop, or sooner when a failed file's backoff ends."""
+        with self._lock:
+            retry_at, self._next_retry_at = self._next_retry_at, None
+        wait = self._loop_delay()
+        return wait if retry_at is None else max(0.0, min(wait, retry_at - time.monotonic()))
 
     def _loop_delay(self) -> float:
         projects = self.addon.get_enabled_projects()
@@ -207,9 +216,12 @@ class SiteSyncThread(threading.Thread):
         except Exception as exc:  # every failure is reported; the server counts retries
             log.warning("%s -> %s: %s", item["sourceSite"], item["targetSite"], exc)
             self.failed += 1
+            delay = retry_delay(item["retries"], self.addon.retry_backoff_base)
             self.reporter.outcome(project, item, "error", error=f"{type(exc).__name__}: {exc}",
-                                  retryAfter=retry_delay(item["retries"],
-                                                         self.addon.retry_backoff_base))
+                                  retryAfter=delay)
+            with self._lock:  # the loop comes back for it when its backoff ends
+                due = time.monotonic() + delay
+                self._next_retry_at = min(self._next_retry_at or due, due)
         else:
             outcome = "done"
             self.moved += 1

@@ -55,6 +55,20 @@ def test_running_thread_wakes_on_new_work_within_a_second(studio, thread):
     assert time.monotonic() - started < 1.5
 
 
+def test_running_thread_retries_a_failed_file_when_its_backoff_ends(studio, thread):
+    settings = f"/api/{studio.publisher.endpoint_prefix}/settings"
+    studio.publisher.api.put(settings, json={"enabled": True, "config": {"retry_cnt": 50}})
+    rep = studio.publish("sh010", [20_000])
+    source = studio.studio_path(rep["files"][0])
+    hidden = source.with_name("hidden")
+    source.rename(hidden)
+    thread.start()
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    wait_for(lambda: thread.failed >= 1, 10)
+    hidden.rename(source)  # no event: only the backoff brings the service back (loop is 60 s)
+    wait_for(lambda: studio.artist.is_representation_on_site(PROJECT, rep["id"], LOCAL_ID), 15)
+
+
 @pytest.mark.parametrize("size", [10_000, 9 * 1024 * 1024])  # streamed, kernel-copied
 def test_corrupt_source_retries_then_fails_with_message(studio, thread, size):
     rep = studio.publish("sh010", [size, 10_000])
