@@ -491,8 +491,8 @@ def launch(ctx: click.Context, project: str, folder: str, task: str, app: str,
                 log=lambda message: shown.console.print(message, highlight=False),
                 progress=progress)
         if not command:
-            console.print(f"ready: {result.context.workfile_path or 'no workfile'}",
-                          highlight=False)
+            # Plain echo: a script reads this path, and rich would wrap a long one.
+            click.echo(f"ready: {result.context.workfile_path or 'no workfile'}")
             return
         sys.exit(launch_application(result, command))
     except LaunchError as exc:
