@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, ClassVar
+from uuid import UUID
 
 from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlalchemy import MetaData
+from sqlalchemy import Connection, MetaData
 
 from server_addon.settings_store import merge
 
@@ -40,3 +41,8 @@ class ServerAddon:
 
     def on_settings_saved(self, app_state: Any, project: str | None) -> None:
         """Called after any settings scope changed; ``project`` is None for studio scope."""
+
+    def on_representation_files_replaced(self, conn: Connection, *,
+                                         representation_id: UUID) -> None:
+        """Called in the transaction that replaced a representation's files (old file rows
+        are gone, their cascades done), so the addon can keep its own records consistent."""

@@ -211,13 +211,7 @@ def create_representation(conn: Connection, *, project_id: uuid.UUID, roots: dic
     if exists:
         raise conflict(f"Version {version_id} has a representation '{name}' already "
                        f"({exists.id}); delete it first or publish a new version.")
-    file_rows = []
-    for position, item in enumerate(file_list):
-        validate_file_path(item["path"], roots)
-        file_rows.append({"id": item.get("id") or uuid.uuid4(), "position": position,
-                          "path": item["path"], "size": item["size"], "hash": item.get("hash")})
-    if len({row["id"] for row in file_rows}) != len(file_rows):
-        raise bad_request("File ids must be unique within a representation.")
+    file_rows = _file_rows(file_list, roots)
     folder_id = conn.execute(select(products.c.folder_id).where(
         products.c.id == version["product_id"])).scalar_one()
     record = {"id": uuid.uuid4(), "project_id": project_id, "version_id": version_id,
@@ -228,6 +222,35 @@ def create_representation(conn: Connection, *, project_id: uuid.UUID, roots: dic
                                      for row in file_rows])
     record["files"] = file_rows
     return record
+
+
+def _file_rows(file_list: Sequence[dict], roots: dict[str, Any]) -> list[dict]:
+    """Validated rows of a representation's files, in the given order."""
+    file_rows = []
+    for position, item in enumerate(file_list):
+        validate_file_path(item["path"], roots)
+        file_rows.append({"id": item.get("id") or uuid.uuid4(), "position": position,
+                          "path": item["path"], "size": item["size"], "hash": item.get("hash")})
+    if len({row["id"] for row in file_rows}) != len(file_rows):
+        raise bad_request("File ids must be unique within a representation.")
+    return file_rows
+
+
+def replace_representation_files(conn: Connection, *, project_id: uuid.UUID,
+                                 roots: dict[str, Any], representation_id: uuid.UUID,
+                                 file_list: Sequence[dict]) -> None:
+    """Republish a representation in place (a hero version): same id, these files.
+
+    The old file rows go, and with them (by cascade) every record that was about them; ids
+    given again name new files.
+    """
+    _get_in_project(conn, representations, "Representation", project_id=project_id,
+                    item_id=representation_id)
+    file_rows = _file_rows(file_list, roots)
+    conn.execute(delete(files).where(files.c.representation_id == representation_id))
+    if file_rows:
+        conn.execute(insert(files), [{**row, "representation_id": representation_id}
+                                     for row in file_rows])
 
 
 def representation_query(project_id: uuid.UUID) -> Any:
@@ -295,6 +318,6 @@ __all__ = ["NAME_PATTERN", "PLATFORMS", "create_folder", "create_product",
            "create_project", "create_representation", "create_version", "delete_item",
            "delete_project", "files_of", "get_folder", "get_product", "get_project",
            "get_representation", "get_version", "list_folders", "list_products",
-           "list_projects", "list_representations", "list_versions", "representation_query",
-           "require_representations", "site_roots", "validate_file_path", "validate_roots",
-           "version_links_of"]
+           "list_projects", "list_representations", "list_versions", "replace_representation_files",
+           "representation_query", "require_representations", "site_roots",
+           "validate_file_path", "validate_roots", "version_links_of"]

@@ -271,12 +271,21 @@ def settings_set(ctx: click.Context, project: str | None, site_id: str | None,
 @friendly_errors
 def publish(ctx: click.Context, project: str, files: tuple[Path, ...], folder: str,
             product: str, version_number: int, representation: str, as_json: bool) -> None:
-    """Copy FILES into the studio root, register them and stamp their sites."""
-    from sitesync_addon.publish import publish_files
+    """Copy FILES into the studio root, register them and stamp their sites (through
+    SiteSync's pyblish publish plugins)."""
+    import logging
 
-    rep = publish_files(_addon(ctx), project, folder=folder, product=product,
-                        version=version_number, representation=representation,
-                        files=list(files))
+    from sitesync_addon.publish import PUBLISHED_KEY, PublishFailed, run_publish
+
+    logging.getLogger("pyblish").addHandler(logging.NullHandler())  # no tracebacks: one line
+    try:
+        context = run_publish(_addon(ctx), project, [{
+            "folder": folder, "product": product, "productType": "generic",
+            "version": version_number,
+            "representations": [{"name": representation, "files": list(files)}]}])
+    except PublishFailed as exc:
+        _fail(str(exc))
+    [rep] = context[0].data[PUBLISHED_KEY]
     if as_json:
         _print_json({"representationId": rep["id"], **rep})
     else:

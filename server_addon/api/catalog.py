@@ -6,13 +6,13 @@ publisher can call these without checking first.
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from server_addon import catalog
 from server_addon.api.deps import DbDep, ProjectDep, ServiceDep
 from server_addon.api.schemas import (NO_NUL, FolderCreate, FolderPublic, ProductCreate,
-                                      ProductPublic, RepresentationCreate, RepresentationPublic,
-                                      VersionCreate, VersionPublic)
+                                      ProductPublic, RepresentationCreate, RepresentationFiles,
+                                      RepresentationPublic, VersionCreate, VersionPublic)
 from server_addon.db.tables import folders, products, representations, versions
 
 router = APIRouter(prefix="/api/projects/{project}", tags=["catalog"])
@@ -105,6 +105,25 @@ def create_representation(body: RepresentationCreate, project: ProjectDep, db: D
             name=body.name, file_list=[f.model_dump() for f in body.files])
         return catalog.get_representation(conn, project_id=project.id,
                                           representation_id=record["id"])
+
+
+@router.put("/representations/{representation_id}", response_model=RepresentationPublic)
+def replace_representation_files(representation_id: UUID, body: RepresentationFiles,
+                                 project: ProjectDep, db: DbDep, request: Request) -> dict:
+    """Republish a representation in place (e.g. a hero version): same id, these files.
+
+    Validated like a new representation. Sync state of the old files is dropped: every site
+    that had the representation keeps its entry, holding none of the new files until a stamp
+    or a reset says so.
+    """
+    with db.write() as conn:
+        catalog.replace_representation_files(
+            conn, project_id=project.id, roots=project.roots,
+            representation_id=representation_id, file_list=[f.model_dump() for f in body.files])
+        for addon in request.app.state.addons.values():
+            addon.on_representation_files_replaced(conn, representation_id=representation_id)
+        return catalog.get_representation(conn, project_id=project.id,
+                                          representation_id=representation_id)
 
 
 @router.get("/representations", response_model=list[RepresentationPublic])

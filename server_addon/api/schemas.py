@@ -131,6 +131,10 @@ class RepresentationCreate(ApiRequest):
     files: list[FileIn] = Field(max_length=100_000)
 
 
+class RepresentationFiles(ApiRequest):
+    files: list[FileIn] = Field(max_length=100_000)
+
+
 class RepresentationPublic(ApiModel):
     id: UUID
     version_id: UUID
