@@ -30,3 +30,7 @@ def build(manager: AddonManager) -> click.Group:
 
 def main() -> None:
     build(AddonManager())()
+
+
+if __name__ == "__main__":
+    main()

@@ -18,7 +18,9 @@ def run(studio, *args, key=ADMIN_KEY, url=None, check=True, stdin=None,  # type:
         site_id=LOCAL_ID):
     env = {**os.environ, "SITESYNC_SERVER_URL": url or studio.url, "SITESYNC_API_KEY": key,
            "SITESYNC_SITE_ID": site_id, "XDG_STATE_HOME": str(studio.tmp / "state")}
-    result = subprocess.run([sys.executable, "-m", "sitesync_addon.cli", *map(str, args)],
+    # What the `sitesync` console script runs: SiteSync's commands and every addon's.
+    result = subprocess.run([sys.executable, "-m", "sitesync_addon.framework.cli",
+                             *map(str, args)],
                             env=env, capture_output=True, text=True, input=stdin)
     if check:
         assert result.returncode == 0, result.stderr
@@ -42,9 +44,11 @@ def publish(studio, *files, version=1, site_id="publisher"):  # type: ignore[no-
 def test_every_command_has_help(studio):
     commands = ["server", "keys", "project", "settings", "publish", "status", "add-site",
                 "remove-site", "reset", "pause", "unpause", "priority", "validate", "clear",
-                "syncservice", "demo"]
-    from sitesync_addon.cli import main
+                "syncservice", "demo", "providers", "launch", "tray"]
+    from sitesync_addon.framework import AddonManager
+    from sitesync_addon.framework.cli import build
 
+    main = build(AddonManager())
     assert set(commands) <= set(main.commands)
     for command in commands:
         assert main.commands[command].help, f"{command} has no help text"
