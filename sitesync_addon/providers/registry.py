@@ -43,18 +43,45 @@ class BrokenPlugin:
 
 
 class ProviderRegistry:
-    """Loads plugins once; answers which provider class serves a code."""
+    """Loads plugins on demand; answers which provider class serves a code.
+
+    A built-in is imported only when its code is asked for, so a sync service moving files
+    between local drives never imports an SDK it does not use. Listing every provider, or
+    asking for any other code, loads all built-ins first and then the entry points, so a
+    plugin cannot take a built-in's code.
+    """
 
     def __init__(self, load_entry_points: bool = True) -> None:
         self.plugins = pluggy.PluginManager(hookspecs.PROJECT)
         self.plugins.add_hookspecs(hookspecs)
-        self.providers: dict[str, ProviderInfo] = {}
-        self.broken: list[BrokenPlugin] = []
-        for name in BUILTIN_MODULES:
+        self._found: dict[str, ProviderInfo] = {}
+        self._broken: list[BrokenPlugin] = []
+        self._loaded_builtins: set[str] = set()
+        self._entry_points_pending = load_entry_points
+
+    @property
+    def providers(self) -> dict[str, ProviderInfo]:
+        """Every installed provider by code."""
+        self._load_all()
+        return self._found
+
+    @property
+    def broken(self) -> list[BrokenPlugin]:
+        """Plugins that failed to load, with why."""
+        self._load_all()
+        return self._broken
+
+    def _load_builtin(self, name: str) -> None:
+        if name not in self._loaded_builtins:
+            self._loaded_builtins.add(name)
             self._load(f"builtin:{name}", "builtin", __version__,
-                       lambda name=name: importlib.import_module(
-                           f"sitesync_addon.providers.{name}"))
-        if load_entry_points:
+                       lambda: importlib.import_module(f"sitesync_addon.providers.{name}"))
+
+    def _load_all(self) -> None:
+        for name in BUILTIN_MODULES:
+            self._load_builtin(name)
+        if self._entry_points_pending:
+            self._entry_points_pending = False
             for entry_point in entry_points(group=ENTRY_POINT_GROUP):
                 dist = entry_point.dist
                 self._load(entry_point.name, dist.name if dist else entry_point.value,
@@ -74,12 +101,12 @@ class ProviderRegistry:
             if not found:
                 raise ValueError("it contributes no provider: implement the hook "
                                  "sitesync_providers() with @hookimpl")
-            self.providers.update(found)
+            self._found.update(found)
         except Exception as exc:  # a broken plugin must not stop the others
             if plugin is not None and self.plugins.is_registered(plugin):
                 self.plugins.unregister(plugin)
             log.warning("provider plugin '%s' (%s) is broken and skipped: %s", name, origin, exc)
-            self.broken.append(BrokenPlugin(name, origin, f"{type(exc).__name__}: {exc}"))
+            self._broken.append(BrokenPlugin(name, origin, f"{type(exc).__name__}: {exc}"))
 
     def _checked(self, cls: Any, origin: str, version: str) -> ProviderInfo:
         if not (isinstance(cls, type) and issubclass(cls, AbstractProvider)):
@@ -89,14 +116,18 @@ class ProviderRegistry:
         code = getattr(cls, "code", "")
         if not CODE_PATTERN.fullmatch(code):
             raise ValueError(f"{cls.__name__}.code '{code}' must match {CODE_PATTERN.pattern}")
-        if code in self.providers:
+        if code in self._found:
             raise ValueError(f"provider code '{code}' is already taken by "
-                             f"{self.providers[code].origin}")
+                             f"{self._found[code].origin}")
         return ProviderInfo(code, cls.title or code, cls, origin, version)
 
     def provider_class(self, code: str) -> type[AbstractProvider]:
+        if code in BUILTIN_MODULES:
+            self._load_builtin(code)
+        if code not in self._found:
+            self._load_all()
         try:
-            return self.providers[code].provider
+            return self._found[code].provider
         except KeyError:
             known = ", ".join(sorted(self.providers)) or "none"
             raise ValueError(f"no provider '{code}' is installed (installed: {known}); "

@@ -97,3 +97,15 @@ def test_cli_lists_broken_plugins_without_failing(plugin_path):
     assert {i["code"] for i in listed if not i["error"]} >= {"local_drive", "good_store"}
     assert {i["title"] for i in listed if i["error"]} == {"fails_on_import", "not_a_provider",
                                                           "steals_a_code"}
+
+
+def test_a_builtin_is_imported_only_when_its_code_is_asked_for():
+    """A service moving files between local drives never pays for the cloud SDKs."""
+    probe = ("import sys\n"
+             "from sitesync_addon.providers.registry import registry\n"
+             "registry().provider_class('local_drive')\n"
+             "print(sorted(m for m in ('boto3', 'paramiko', 'googleapiclient', "
+             "'sitesync_addon.providers.rclone') if m in sys.modules))\n")
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert run.stdout.strip() == "[]"
