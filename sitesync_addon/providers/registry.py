@@ -9,6 +9,7 @@ import functools
 import importlib
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -58,6 +59,7 @@ class ProviderRegistry:
         self._broken: list[BrokenPlugin] = []
         self._loaded_builtins: set[str] = set()
         self._entry_points_pending = load_entry_points
+        self._lock = threading.RLock()  # transfer threads create providers at once
 
     @property
     def providers(self) -> dict[str, ProviderInfo]:
@@ -72,20 +74,22 @@ class ProviderRegistry:
         return self._broken
 
     def _load_builtin(self, name: str) -> None:
-        if name not in self._loaded_builtins:
-            self._loaded_builtins.add(name)
-            self._load(f"builtin:{name}", "builtin", __version__,
-                       lambda: importlib.import_module(f"sitesync_addon.providers.{name}"))
+        with self._lock:
+            if name not in self._loaded_builtins:
+                self._loaded_builtins.add(name)
+                self._load(f"builtin:{name}", "builtin", __version__,
+                           lambda: importlib.import_module(f"sitesync_addon.providers.{name}"))
 
     def _load_all(self) -> None:
-        for name in BUILTIN_MODULES:
-            self._load_builtin(name)
-        if self._entry_points_pending:
-            self._entry_points_pending = False
-            for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-                dist = entry_point.dist
-                self._load(entry_point.name, dist.name if dist else entry_point.value,
-                           dist.version if dist else "", entry_point.load)
+        with self._lock:
+            for name in BUILTIN_MODULES:
+                self._load_builtin(name)
+            if self._entry_points_pending:
+                self._entry_points_pending = False
+                for entry_point in entry_points(group=ENTRY_POINT_GROUP):
+                    dist = entry_point.dist
+                    self._load(entry_point.name, dist.name if dist else entry_point.value,
+                               dist.version if dist else "", entry_point.load)
 
     def _load(self, name: str, origin: str, version: str, load: Callable[[], Any]) -> None:
         plugin = None
