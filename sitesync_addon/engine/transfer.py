@@ -16,7 +16,8 @@ from typing import Any, BinaryIO
 from sitesync_addon import hashing
 from sitesync_addon.engine.temp_files import TempJournal, temp_name
 from sitesync_addon.errors import TransferCancelled, VerificationFailed
-from sitesync_addon.providers.base import ATOMIC_WRITE, LOCAL_PATH, AbstractProvider
+from sitesync_addon.providers.base import (ATOMIC_WRITE, HASH_ON_WRITE, LOCAL_PATH,
+                                           AbstractProvider)
 
 ProgressCallback = Callable[[int], None]  # bytes written so far
 
@@ -177,6 +178,9 @@ def _stream(request: TransferRequest, write_path: str, algorithm: str,
         with target.open_write(write_path) as writer:
             source.read_into(request.path, MeteredWriter(writer, meter))
     else:
+        # The published hash, for a target that keeps it: the bytes are checked against it.
+        keep = ({"content_hash": request.content_hash}
+                if request.content_hash and target.has(HASH_ON_WRITE) else {})
         with source.open_read(request.path) as reader:
-            target.write(write_path, MeteredReader(reader, meter), request.size)
+            target.write(write_path, MeteredReader(reader, meter), request.size, **keep)
     return meter.hasher.hexdigest()

@@ -22,6 +22,7 @@ from sitesync_addon.hashing import CHUNK_SIZE
 
 ATOMIC_WRITE = "atomic_write"  # a written object appears under its name only once complete
 LOCAL_PATH = "local_path"  # files are paths on this machine: ``real_path(path)`` gives them
+HASH_ON_WRITE = "hash_on_write"  # write() takes the published content_hash= to keep for stat()
 
 
 PlatformPaths = dict[Literal["windows", "linux", "darwin"], str]
@@ -83,12 +84,15 @@ class AbstractProvider(ABC):
     def list(self, folder: str) -> Iterator[str]:
         """Relative paths of the files below ``folder``, recursively."""
 
-    def write(self, path: str, reader: BinaryIO, size: int) -> None:
+    def write(self, path: str, reader: BinaryIO, size: int,
+              content_hash: str | None = None) -> None:
         """Store the bytes of ``reader`` (``size`` of them) as ``path``.
 
         The engine hands a reader that hashes, reports progress and raises
         ``TransferCancelled`` when asked to stop; a provider with a better uploader (multipart,
         resumable) overrides this and must leave nothing under ``path`` when reading fails.
+        Only to a provider with ``HASH_ON_WRITE`` the engine passes ``content_hash``, the
+        published hash it checks the streamed bytes against (deleting ``path`` on mismatch).
         """
         with self.open_write(path) as writer:
             shutil.copyfileobj(reader, writer, CHUNK_SIZE)
