@@ -13,100 +13,16 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import (KEY, OK, PROJECT, QUEUED, log, make_tree, queue, register, start_server,
+                    stop_server, timed)
 
-from sitesync_addon import SiteSyncAddon  # noqa: E402
-from sitesync_addon.hashing import hash_file  # noqa: E402
-from tests.conftest import free_port  # noqa: E402
+from sitesync_addon import SiteSyncAddon
 
-KEY = "ssk_bench_admin_key"
-PROJECT = "bench"
 SITE = "ws-bench"
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def start_server(workdir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "SITESYNC_ADMIN_API_KEY": KEY}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sitesync_addon.cli", "server", "--port", str(port),
-         "--database-url", f"sqlite:///{workdir / 'bench.db'}"], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    addon = SiteSyncAddon(url, KEY, site_id="bench-admin")
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            addon.api.get("/api/health")
-            return process, url
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
-def make_tree(root: Path, name: str, count: int, size: int) -> list[Path]:
-    """Files of ``size`` bytes, different per file, written in pieces so this process stays
-    small: a child forked from a big parent would report the parent's pages as its peak RSS."""
-    paths = []
-    piece = os.urandom(min(size, 8 * 2**20))
-    for index in range(count):
-        path = root / PROJECT / name / f"g{index // 100:03d}" / f"f{index:05d}.bin"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as stream:
-            stream.write(index.to_bytes(8, "little"))
-            left = size - 8
-            while left > 0:
-                stream.write(piece[:left])
-                left -= min(left, len(piece))
-        paths.append(path)
-    return paths
-
-
-def register(addon: SiteSyncAddon, studio: Path, name: str, paths: list[Path],
-             per_rep: int) -> list[str]:
-    api = addon.api
-    folder = api.post(f"/api/projects/{PROJECT}/folders", json={"path": name})
-    product = api.post(f"/api/projects/{PROJECT}/products",
-                       json={"folderId": folder["id"], "name": name})
-    rep_ids = []
-    for start in range(0, len(paths), per_rep):
-        version = api.post(f"/api/projects/{PROJECT}/versions",
-                           json={"productId": product["id"], "version": start // per_rep + 1})
-        files = [{"path": "{root[work]}/" + p.relative_to(studio).as_posix(),
-                  "size": p.stat().st_size, "hash": hash_file(p)}
-                 for p in paths[start:start + per_rep]]
-        rep = api.post(f"/api/projects/{PROJECT}/representations",
-                       json={"versionId": version["id"], "name": "bin", "files": files})
-        rep_ids.append(rep["id"])
-    return rep_ids
-
-
-def queue(addon: SiteSyncAddon, rep_ids: list[str]) -> None:
-    items = [{"representationId": r, "siteName": site, "status": status, "reset": True}
-             for r in rep_ids for site, status in (("studio", 4), (SITE, 1))]
-    addon.api.post(f"/api/{addon.endpoint_prefix}/{PROJECT}/state/bulk", json={"items": items})
-
-
-def timed(command: list[str], env: dict | None = None) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of a child process."""
-    os.sync()  # start both contenders with no dirty pages of the other waiting to be written
-    started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{command[:4]} failed with {status}")
-    return elapsed, usage.ru_maxrss * 1024
 
 
 def run_case(name: str, paths: list[Path], rep_ids: list[str], studio: Path, local: Path,
@@ -121,7 +37,7 @@ def run_case(name: str, paths: list[Path], rep_ids: list[str], studio: Path, loc
         cp_times.append(timed(["cp", "-r", str(studio / PROJECT / name), str(target)])[0])
         shutil.rmtree(target)
         shutil.rmtree(local / PROJECT / name, ignore_errors=True)
-        queue(addon, rep_ids)
+        queue(addon, rep_ids, {"studio": OK, SITE: QUEUED})
         seconds, peak = timed([sys.executable, "-m", "sitesync_addon.cli", "syncservice",
                                "--active_site", "local", "--once", "--quiet"], env)
         sync_times.append(seconds)
@@ -173,8 +89,7 @@ def main() -> None:
                   "targets": {"ratio_vs_cp": 0.9, "peak_rss_mb": 200}}
         print(json.dumps(result, indent=2))
     finally:
-        server.terminate()
-        server.wait(30)
+        stop_server(server)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
