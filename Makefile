@@ -18,12 +18,12 @@ demo: $(STAMP)
 # pytest's exit 5 ("no tests collected") counts as a failure.
 test: $(STAMP)
 	scripts/ensure-postgres
-	$(BIN)/python -m pytest -q; status=$$?; [ $$status -ne 5 ] || echo "no tests collected"; \
+	$(BIN)/python -m pytest -q -n 2; status=$$?; [ $$status -ne 5 ] || echo "no tests collected"; \
 	  [ $$status -eq 0 ]
 
 test-fast: $(STAMP)
 	scripts/ensure-postgres
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -n 2 -m "not slow"
 
 bench: $(STAMP)
 	$(BIN)/python bench/state_query.py

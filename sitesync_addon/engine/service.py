@@ -179,9 +179,10 @@ class SiteSyncThread(threading.Thread):
 
     def _provider(self, project: str, site: str) -> Any:
         key = (project, site)
-        if key not in self._providers:
-            self._providers[key] = self.addon.provider_for(project, site)
-        return self._providers[key]
+        with self._lock:  # transfer threads ask at once; one provider per site
+            if key not in self._providers:
+                self._providers[key] = self.addon.provider_for(project, site)
+            return self._providers[key]
 
     def _slot(self, provider: Any) -> threading.Semaphore:
         """Bounds transfers at once per provider, as each provider declares."""
