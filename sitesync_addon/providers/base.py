@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sitesync_addon.errors import PathEscapesRoot
+from sitesync_addon.errors import PathEscapesRoot, ProviderError
 from sitesync_addon.hashing import CHUNK_SIZE
 
 ATOMIC_WRITE = "atomic_write"  # a written object appears under its name only once complete
@@ -83,6 +83,17 @@ class AbstractProvider(ABC):
     @abstractmethod
     def list(self, folder: str) -> Iterator[str]:
         """Relative paths of the files below ``folder``, recursively."""
+
+    def validated_settings(self) -> Any:
+        """``self.settings`` as the provider's ``settings_model``; invalid settings raise a
+        ``ProviderError`` that names the fields but not their values (they may be secrets)."""
+        try:
+            return self.settings_model.model_validate(self.settings)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'block'}: {e['msg']}"
+                                 for e in exc.errors(include_input=False))
+            raise ProviderError(f"site '{self.site_name}' has invalid {self.code} settings: "
+                                f"{problems}") from None
 
     def write(self, path: str, reader: BinaryIO, size: int,
               content_hash: str | None = None) -> None:

@@ -46,7 +46,7 @@ from googleapiclient.http import (
     MediaUpload,
     build_http,
 )
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from sitesync_addon.errors import (
     AuthenticationFailed,
@@ -147,13 +147,7 @@ class GDriveProvider(AbstractProvider):
 
     def __init__(self, site_name: str, settings: dict[str, Any], roots: dict[str, str]) -> None:
         super().__init__(site_name, settings, roots)
-        try:
-            self.config = GDriveSettings.model_validate(settings)
-        except ValidationError as exc:  # described without values: a path may be private
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'block'}: {e['msg']}"
-                                 for e in exc.errors(include_input=False))
-            raise ProviderError(f"site '{site_name}' has invalid gdrive settings: "
-                                f"{problems}") from None
+        self.config: GDriveSettings = self.validated_settings()
         self._root_parts = [p for p in self.config.root.replace("\\", "/").split("/") if p]
         self._lock = threading.Lock()  # guards the credentials
         self._folder_lock = threading.Lock()  # guards the folder cache and folder creation

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from sitesync_addon.errors import (
     AuthenticationFailed,
@@ -132,13 +132,7 @@ class RcloneProvider(AbstractProvider):
 
     def __init__(self, site_name: str, settings: dict[str, Any], roots: dict[str, str]) -> None:
         super().__init__(site_name, settings, roots)
-        try:
-            self.config = RcloneSettings.model_validate(settings)
-        except ValidationError as exc:  # described without the values: they may be secrets
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'block'}: {e['msg']}"
-                                 for e in exc.errors(include_input=False))
-            raise ProviderError(f"site '{site_name}' has invalid rclone settings: "
-                                f"{problems}") from None
+        self.config: RcloneSettings = self.validated_settings()
         remote = self.config.remote
         split = remote.index(":", 1 if remote.startswith(":") else 0)
         self._prefix = remote[:split + 1]  # "name:" (or ":backend:" / "name,opt=x:")

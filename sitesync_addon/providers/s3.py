@@ -27,7 +27,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import (CredentialRetrievalError, HTTPClientError, NoCredentialsError,
                                  PartialCredentialsError, ProfileNotFound)
-from pydantic import Field, ValidationError
+from pydantic import Field
 from s3transfer.exceptions import RetriesExceededError
 from s3transfer.subscribers import BaseSubscriber
 
@@ -127,13 +127,7 @@ class S3Provider(AbstractProvider):
 
     def __init__(self, site_name: str, settings: dict[str, Any], roots: dict[str, str]) -> None:
         super().__init__(site_name, settings, roots)
-        try:
-            self.config = S3Settings.model_validate(settings)
-        except ValidationError as exc:  # described without the values: they may be secrets
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'block'}: {e['msg']}"
-                                 for e in exc.errors(include_input=False))
-            raise ProviderError(f"site '{site_name}' has invalid s3 settings: "
-                                f"{problems}") from None
+        self.config: S3Settings = self.validated_settings()
         prefix = self.config.prefix.strip("/")
         self._prefix = f"{prefix}/" if prefix else ""
         self._bucket = self.config.bucket

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import paramiko
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from sitesync_addon.errors import (
     AuthenticationFailed,
@@ -112,13 +112,7 @@ class SftpProvider(AbstractProvider):
 
     def __init__(self, site_name: str, settings: dict[str, Any], roots: dict[str, str]) -> None:
         super().__init__(site_name, settings, roots)
-        try:
-            self.config = SftpSettings.model_validate(settings)
-        except ValidationError as exc:  # described without the values: they may be secrets
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'block'}: {e['msg']}"
-                                 for e in exc.errors(include_input=False))
-            raise ProviderError(f"site '{site_name}' has invalid sftp settings: "
-                                f"{problems}") from None
+        self.config: SftpSettings = self.validated_settings()
         root = self.config.root.strip() or "/"
         if root == "~" or root.startswith("~/"):  # SFTP starts relative paths at home
             root = root[2:] or "."
