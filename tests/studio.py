@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sitesync_addon import SiteSyncAddon
+from sitesync_addon.engine.service import SiteSyncThread
 from sitesync_addon.publish import publish_files
 from tests.conftest import ADMIN_KEY
 
@@ -40,6 +41,27 @@ class Studio:
 
     def studio_path(self, file: dict) -> Path:
         return self.root / file["path"].partition("/")[2]
+
+    def upload_to_remote_site(self, site: dict, state_dir: Path) -> dict:
+        """Make ``site`` the project's remote site, publish a representation (empty, small and
+        multi-chunk files) and run a sync service as that site until idle; it uploads from
+        the studio root. Returns the representation."""
+        admin = self.publisher
+        admin.api.put(f"/api/{admin.endpoint_prefix}/settings", json={
+            "enabled": True,
+            "config": {"retry_cnt": 3, "active_site": "studio", "remote_site": site["name"]},
+            "sites": [site]})
+        admin.clear_caches()
+        rep = self.publish("sh010", [0, 1000, 300_000, 9 * 1024 * 1024 + 7])
+        thread = SiteSyncThread(admin, active_site=site["name"], state_dir=state_dir)
+        assert thread.site_pairs(PROJECT) == [("studio", site["name"])]
+        try:
+            assert thread.run_until_idle() is True
+        finally:
+            thread.stop()
+        assert admin.is_representation_on_site(PROJECT, rep["id"], site["name"])
+        assert thread.moved == len(rep["files"]) and thread.failed == 0
+        return rep
 
 
 @pytest.fixture

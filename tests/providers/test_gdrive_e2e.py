@@ -7,11 +7,9 @@ import uuid
 
 import pytest
 
-from sitesync_addon.engine.service import SiteSyncThread
 from sitesync_addon.hashing import new_hasher
 from tests.servers.drive import drive_server  # noqa: F401
 from tests.sqlite_only import sqlite_database_url  # noqa: F401  (the server on SQLite)
-from tests.studio import PROJECT
 
 SITE = "gdrive-site"
 
@@ -28,24 +26,8 @@ def test_a_published_representation_reaches_the_gdrive_site(
     else:
         top = server.my_drive(drive_server.account["client_email"])
         block = drive_server.settings(root)
-    admin = studio.publisher
-    admin.api.put(f"/api/{admin.endpoint_prefix}/settings", json={
-        "enabled": True,
-        "config": {"retry_cnt": 3, "active_site": "studio", "remote_site": SITE},
-        "sites": [{"name": SITE, "provider": "gdrive", "gdrive": block}]})
-    admin.clear_caches()
-    rep = studio.publish("sh010", [0, 1000, 300_000, 9 * 1024 * 1024 + 7])
-
-    # Run as the gdrive site: it moves files between the project's active site (studio) and
-    # its remote site (this one), i.e. uploads from the studio root.
-    thread = SiteSyncThread(admin, active_site=SITE, state_dir=tmp_path / "state")
-    assert thread.site_pairs(PROJECT) == [("studio", SITE)]
-    try:
-        assert thread.run_until_idle() is True
-    finally:
-        thread.stop()
-
-    assert admin.is_representation_on_site(PROJECT, rep["id"], SITE)
+    rep = studio.upload_to_remote_site({"name": SITE, "provider": "gdrive", "gdrive": block},
+                                       tmp_path / "state")
     for file in rep["files"]:
         item = server.find(top, f"{root}/work/{file['path'].partition('/')[2]}")
         assert item is not None, file["path"]
@@ -56,7 +38,6 @@ def test_a_published_representation_reaches_the_gdrive_site(
         hasher = new_hasher(algorithm)
         hasher.update(data)
         assert hasher.hexdigest() == digest
-    assert thread.moved == len(rep["files"]) and thread.failed == 0
     folder = server.find(top, f"{root}/work/{rep['files'][0]['path'].partition('/')[2]}"
                               .rpartition("/")[0])
     assert sorted(i.name for i in server.children(folder.id)) == \
