@@ -122,3 +122,19 @@ def timed(command: list[str], env: dict | None = None) -> tuple[float, int]:
     if measured["code"] != 0:
         raise RuntimeError(f"{command[:4]} failed with exit code {measured['code']}")
     return measured["seconds"], measured["rss"]
+
+
+def summary(paths: list[Path], rival: str, rival_times: list[float], sync_times: list[float],
+            rss: list[int]) -> dict:
+    """Throughput of the sync service against ``rival`` (medians) and its peak RSS."""
+    import statistics
+
+    mib = sum(p.stat().st_size for p in paths) / 2**20
+    rival_rate = mib / statistics.median(rival_times)
+    sync_rate = mib / statistics.median(sync_times)
+    return {"files": len(paths), "mib": round(mib, 1),
+            f"{rival}_seconds": [round(t, 3) for t in rival_times],
+            "syncservice_seconds": [round(t, 3) for t in sync_times],
+            f"{rival}_mib_s": round(rival_rate, 1), "syncservice_mib_s": round(sync_rate, 1),
+            f"ratio_vs_{rival}": round(sync_rate / rival_rate, 3),
+            "peak_rss_mb": round(max(rss) / 1e6, 1)}

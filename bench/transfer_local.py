@@ -12,13 +12,12 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 from common import (KEY, OK, PROJECT, QUEUED, log, make_tree, queue, register, start_server,
-                    stop_server, timed)
+                    stop_server, summary, timed)
 
 from sitesync_addon import SiteSyncAddon
 
@@ -27,7 +26,6 @@ SITE = "ws-bench"
 
 def run_case(name: str, paths: list[Path], rep_ids: list[str], studio: Path, local: Path,
              addon: SiteSyncAddon, url: str, rounds: int, workdir: Path) -> dict:
-    total = sum(p.stat().st_size for p in paths)
     env = {**os.environ, "SITESYNC_SERVER_URL": url, "SITESYNC_API_KEY": KEY,
            "SITESYNC_SITE_ID": SITE, "XDG_STATE_HOME": str(workdir / "state")}
     cp_times, sync_times, rss = [], [], []
@@ -44,15 +42,7 @@ def run_case(name: str, paths: list[Path], rep_ids: list[str], studio: Path, loc
         rss.append(peak)
         log(f"{name} round {round_number + 1}: cp {cp_times[-1]:.2f}s, "
             f"syncservice {seconds:.2f}s, rss {peak / 2**20:.0f} MiB")
-    mib = total / 2**20
-    cp_rate = mib / statistics.median(cp_times)
-    sync_rate = mib / statistics.median(sync_times)
-    return {"files": len(paths), "mib": round(mib, 1),
-            "cp_seconds": [round(t, 3) for t in cp_times],
-            "syncservice_seconds": [round(t, 3) for t in sync_times],
-            "cp_mib_s": round(cp_rate, 1), "syncservice_mib_s": round(sync_rate, 1),
-            "ratio_vs_cp": round(sync_rate / cp_rate, 3),
-            "peak_rss_mb": round(max(rss) / 1e6, 1)}
+    return summary(paths, "cp", cp_times, sync_times, rss)
 
 
 def main() -> None:

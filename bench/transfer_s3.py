@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from common import (KEY, OK, PROJECT, QUEUED, log, make_tree, queue, register, start_server,
-                    stop_server, timed)
+                    stop_server, summary, timed)
 
 from sitesync_addon import SiteSyncAddon
 from sitesync_addon.providers.rclone import find_rclone
@@ -135,7 +134,6 @@ class Bench:
 
     def run_case(self, case: str, name: str, paths: list[Path], rep_ids: list[str],
                  rounds: int) -> dict:
-        total = sum(p.stat().st_size for p in paths)
         one_round = self.upload_round if case == "upload" else self.download_round
         rclone_times, sync_times, rss = [], [], []
         for number in range(rounds):
@@ -145,15 +143,7 @@ class Bench:
             rss.append(peak)
             log(f"{case} {name} round {number + 1}: rclone {rclone:.2f}s, "
                 f"syncservice {seconds:.2f}s, rss {peak / 2**20:.0f} MiB")
-        mib = total / 2**20
-        rclone_rate = mib / statistics.median(rclone_times)
-        sync_rate = mib / statistics.median(sync_times)
-        return {"files": len(paths), "mib": round(mib, 1),
-                "rclone_seconds": [round(t, 3) for t in rclone_times],
-                "syncservice_seconds": [round(t, 3) for t in sync_times],
-                "rclone_mib_s": round(rclone_rate, 1), "syncservice_mib_s": round(sync_rate, 1),
-                "ratio_vs_rclone": round(sync_rate / rclone_rate, 3),
-                "peak_rss_mb": round(max(rss) / 1e6, 1)}
+        return summary(paths, "rclone", rclone_times, sync_times, rss)
 
 
 def configure(addon: SiteSyncAddon, studio: Path, local: Path, server: SeaweedFS) -> None:
