@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from server_addon.db.tables import files
 from server_addon.sitesync import pauses
 from server_addon.sitesync.state import (FileUpdate, file_update_values, file_values,
-                                         refresh_aggregates)
+                                         refresh_aggregates, update_file_states)
 from server_addon.sitesync.tables import file_states
 from sitesync_addon.status import SiteSyncStatus
 
@@ -127,7 +127,7 @@ def report(conn: Connection, *, project_id: uuid.UUID, worker_id: str,
         rows = {(r.representation_id, r.site, r.file_id): r for r in conn.execute(query)}
     stop_all = pauses.is_server_paused(conn) or pauses.is_project_paused(conn,
                                                                         project_id=project_id)
-    results, touched = [], set()
+    results, touched, changes = [], set(), []
     for item in reports:
         key = (item.representation_id, item.site, item.file_id)
         row = rows.get(key)
@@ -139,15 +139,13 @@ def report(conn: Connection, *, project_id: uuid.UUID, worker_id: str,
                             "detail": "The lease is not yours (it expired or was reset)."})
             continue
         values = _report_values(row, item, retry_cnt, lease_seconds, now)
-        conn.execute(update(file_states).where(
-            file_states.c.representation_id == item.representation_id,
-            file_states.c.site == item.site, file_states.c.file_id == item.file_id)
-            .values(values))
+        changes.append((key, values))
         touched.add((item.representation_id, item.site))
         # A paused file keeps its lease until the worker stops it and releases it.
         results.append({"accepted": True, "detail": None,
                         "status": values.get("status", row.status),
                         "paused": stop_all or row.paused})
+    update_file_states(conn, changes)
     refresh_aggregates(conn, touched, now)
     return results
 

@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, or_, select, update
+from sqlalchemy import (ColumnElement, Connection, and_, bindparam, delete, or_, select,
+                        update)
 
 from server_addon import catalog
 from server_addon.db.engine import upsert_insert
@@ -172,6 +173,7 @@ def _update_files(conn: Connection, change: SiteChange, known: dict[uuid.UUID, d
     where = and_(file_states.c.representation_id == change.representation_id,
                  file_states.c.site == change.site)
     current = {row.file_id: row for row in conn.execute(select(file_states).where(where))}
+    changed = []
     for upd in change.files:
         row = current.get(upd.file_id)
         if row is None:  # the site exists but never had this file: start it out NA
@@ -184,8 +186,26 @@ def _update_files(conn: Connection, change: SiteChange, known: dict[uuid.UUID, d
                 where, file_states.c.file_id == upd.file_id)).one()
         values = file_update_values(row, upd, known[upd.file_id]["size"], retry_cnt, now)
         if values:
-            conn.execute(update(file_states).where(where, file_states.c.file_id == upd.file_id)
-                         .values(values))
+            changed.append(((change.representation_id, change.site, upd.file_id), values))
+    update_file_states(conn, changed)
+
+
+def update_file_states(conn: Connection,
+                       changes: Iterable[tuple[tuple[uuid.UUID, str, uuid.UUID], dict]]) -> None:
+    """Set column values of file states by key, one executemany per set of columns changed,
+    so a batch of reports compiles one statement instead of one per file."""
+    by_columns: dict[tuple[str, ...], list[dict]] = {}
+    for (rep_id, site, file_id), values in dict(changes).items():  # a later change wins
+        columns = tuple(sorted(values))
+        by_columns.setdefault(columns, []).append(
+            {"k_rep": rep_id, "k_site": site, "k_file": file_id,
+             **{f"v_{name}": value for name, value in values.items()}})
+    for columns, params in by_columns.items():
+        conn.execute(update(file_states).where(
+            file_states.c.representation_id == bindparam("k_rep"),
+            file_states.c.site == bindparam("k_site"),
+            file_states.c.file_id == bindparam("k_file"))
+            .values({name: bindparam(f"v_{name}") for name in columns}), params)
 
 
 def file_update_values(row: Any, upd: FileUpdate, full_size: int, retry_cnt: int,

@@ -67,12 +67,13 @@ def run_service(addon: SiteSyncAddon, active_site: str, *, once: bool = False,
         thread.stop(timeout=0)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    bars = show_progress and console is not None
     progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                        TransferSpeedColumn(), console=console, disable=console is None or not show_progress,
+                        TransferSpeedColumn(), console=console, disable=not bars,
                         transient=False)
     try:
         with progress:
-            thread.observer = ProgressBars(progress)
+            thread.observer = ProgressBars(progress) if bars else None
             if once:
                 ok = thread.run_until_idle()
             else:

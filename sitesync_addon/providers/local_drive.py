@@ -34,6 +34,7 @@ class LocalDriveProvider(AbstractProvider):
         super().__init__(site_name, settings, roots)
         self._resolved_roots: dict[str, str] = {}
         self._safe_folders: set[str] = set()  # folders known to lie inside their root
+        self._made_folders: set[str] = set()
 
     def _root(self, root_name: str) -> str:
         if root_name not in self._resolved_roots:
@@ -52,18 +53,19 @@ class LocalDriveProvider(AbstractProvider):
 
     def real_path(self, path: str) -> Path:
         """The path on this machine; refuses paths that leave the root, symlinks included."""
+        return Path(self._real(path))
+
+    def _real(self, path: str) -> str:
         root_name, _, rest = relative_path(path).partition("/")
         root = self._root(root_name)
         target = os.path.join(root, rest) if rest else root
         folder = os.path.dirname(target)
         if folder not in self._safe_folders:
             self._check_inside(folder, root, path)
-            if len(self._safe_folders) > 100_000:
-                self._safe_folders.clear()
-            self._safe_folders.add(folder)
+            _remember(self._safe_folders, folder)
         if os.path.islink(target):
             self._check_inside(target, root, path)
-        return Path(target)
+        return target
 
     def _check_inside(self, location: str, root: str, path: str) -> None:
         """The existing part of ``location`` must resolve inside ``root`` (no symlink out)."""
@@ -80,27 +82,34 @@ class LocalDriveProvider(AbstractProvider):
 
     def stat(self, path: str) -> FileStat | None:
         try:
-            return FileStat(size=self.real_path(path).stat().st_size)
+            return FileStat(size=os.stat(self._real(path)).st_size)
         except FileNotFoundError:
             return None
 
     def open_read(self, path: str) -> BinaryIO:
         try:
-            return open(self.real_path(path), "rb", buffering=0)
+            return open(self._real(path), "rb", buffering=0)
         except FileNotFoundError:
             raise FileNotFoundOnSite(f"{path} is not on site '{self.site_name}'") from None
 
     def open_write(self, path: str) -> BinaryIO:
-        target = self.real_path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return open(target, "wb")
+        target = self._real(path)
+        folder = os.path.dirname(target)
+        if folder not in self._made_folders:  # one mkdir per folder, not one per file
+            os.makedirs(folder, exist_ok=True)
+            _remember(self._made_folders, folder)
+        try:
+            return open(target, "wb")
+        except FileNotFoundError:  # the folder was removed since this provider made it
+            os.makedirs(folder, exist_ok=True)
+            return open(target, "wb")
 
     def rename(self, source: str, target: str) -> None:
-        os.replace(self.real_path(source), self.real_path(target))
+        os.replace(self._real(source), self._real(target))
 
     def delete(self, path: str) -> None:
         try:
-            self.real_path(path).unlink()
+            os.unlink(self._real(path))
         except FileNotFoundError:
             pass
 
@@ -122,6 +131,11 @@ class LocalDriveProvider(AbstractProvider):
                 full = Path(dirpath) / name
                 yield f"{folder.rstrip('/')}/{full.relative_to(base).as_posix()}"
 
+
+def _remember(known: set[str], folder: str, limit: int = 100_000) -> None:
+    if len(known) >= limit:
+        known.clear()
+    known.add(folder)
 
 
 @hookimpl

@@ -33,6 +33,17 @@ def test_write_read_stat_list_rename_delete(drive, tmp_path):
     assert not LocalDriveProvider("x", {}, {"work": str(tmp_path / "nope")}).is_active()
 
 
+def test_a_folder_removed_behind_its_back_is_made_again(drive, tmp_path):
+    with drive.open_write("work/shot/a.bin") as stream:
+        stream.write(b"a")
+    drive.delete("work/shot/a.bin")
+    drive.delete_empty_folders("work/shot/a.bin")
+    assert not (tmp_path / "root" / "shot").exists()
+    with drive.open_write("work/shot/b.bin") as stream:
+        stream.write(b"b")
+    assert (tmp_path / "root" / "shot" / "b.bin").read_bytes() == b"b"
+
+
 @pytest.mark.parametrize("path", ["work/../outside.bin", "work/a/../../x", "/etc/passwd",
                                   "C:/Windows", "", "work/a\\..\\..\\x"])
 def test_paths_leaving_the_root_are_refused(drive, path):

@@ -124,6 +124,30 @@ def test_errors_retry_then_fail_and_failed_is_not_handed_out(api, project):
     assert len(claim(api, project)) == 1
 
 
+def test_one_report_batch_mixes_outcomes_per_file(api, project):
+    pub = publish(api, project, files=4)
+    stamp(api, project, pub.ids, "studio", OK)
+    stamp(api, project, pub.ids, "ws1", QUEUED)
+    items = sorted(claim(api, project), key=lambda i: i["path"])
+    outcomes = [("done", {}), ("error", {"error": "disk full"}), ("release", {}),
+                ("progress", {"progress": 0.25})]
+    results = ok(api.post(f"{{api}}/{project}/work/report", json={"workerId": "w1", "reports": [
+        {"representationId": i["representationId"], "fileId": i["fileId"], "site": "ws1",
+         "outcome": outcome, **extra} for i, (outcome, extra) in zip(items, outcomes)]}))
+    assert [r["status"] for r in results] == [OK, QUEUED, QUEUED, IN_PROGRESS]
+    page = ok(api.get(f"{{api}}/{project}/state", params={"localSite": "ws1",
+                                                          "remoteSite": "studio"}))
+    by_id = {f["id"]: f["localStatus"] for f in page["representations"][0]["files"]}
+    done, failed, released, moving = (by_id[i["fileId"]] for i in items)
+    assert (done["status"], done["progress"], done["size"]) == (OK, 1.0, items[0]["size"])
+    assert (failed["status"], failed["retries"], failed["message"]) == (QUEUED, 1, "disk full")
+    assert (released["status"], released["progress"]) == (QUEUED, 0.0)
+    assert (moving["status"], moving["progress"]) == (IN_PROGRESS, pytest.approx(0.25))
+    # The failed and the released file are free again; the one still moving stays leased.
+    assert sorted(i["fileId"] for i in claim(api, project, worker="other")) == sorted(
+        i["fileId"] for i in items[1:3])
+
+
 def test_retry_backoff_delays_the_next_claim(api, project):
     pub = publish(api, project, files=1)
     stamp(api, project, pub.ids, "studio", OK)
