@@ -25,17 +25,24 @@ class Reporter:
         self.batch_size = batch_size
         self._lock = threading.Lock()
         self._done: dict[str, list[dict]] = {}
+        self._done_since: float | None = None  # when the oldest unsent final report came
         self._progress: dict[tuple, dict] = {}
         self._last_progress = time.monotonic()
         self._sender = ThreadPoolExecutor(1, thread_name_prefix="sitesync-report")
         self._sending: Future | None = None
 
     def outcome(self, project: str, item: dict, outcome: str, **extra: Any) -> None:
+        """Queue a final report; sent with 'batch_size' others, or within 'progress_every'
+        seconds of the first one waiting (the server shows it, the lease stops mattering)."""
+        now = time.monotonic()
         with self._lock:
             self._progress.pop((project, item["representationId"], item["fileId"]), None)
             self._done.setdefault(project, []).append(_report(item, outcome, **extra))
-            full = len(self._done[project]) >= self.batch_size
-        if full:
+            if self._done_since is None:
+                self._done_since = now
+            due = (len(self._done[project]) >= self.batch_size
+                   or now - self._done_since >= self.progress_every)
+        if due:
             self.flush_soon()
 
     def progress(self, project: str, item: dict, written: int) -> None:
@@ -55,7 +62,7 @@ class Reporter:
 
     def _send_done_keeping_failures(self) -> None:
         with self._lock:
-            done, self._done = self._done, {}
+            done, self._done, self._done_since = self._done, {}, None
         for project, reports in done.items():
             try:
                 self._send(project, reports)
@@ -63,6 +70,7 @@ class Reporter:
                 log.warning("reporting to the server failed, will retry: %s", exc)
                 with self._lock:
                     self._done.setdefault(project, [])[:0] = reports
+                    self._done_since = self._done_since or time.monotonic()
 
     def _wait_for_sending(self) -> None:
         with self._lock:
@@ -74,7 +82,7 @@ class Reporter:
         """Send what is pending; return the server's answers to progress reports by file."""
         self._wait_for_sending()
         with self._lock:
-            done, self._done = self._done, {}
+            done, self._done, self._done_since = self._done, {}, None
             pending = dict(self._progress) if progress else {}
             if progress:
                 self._last_progress = time.monotonic()

@@ -11,7 +11,8 @@ import random
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -159,20 +160,34 @@ class SiteSyncThread(threading.Thread):
                                          "leaseSeconds": LEASE_SECONDS})
 
     def _drain(self, project: str, local: str, remote: str) -> bool:
-        """Move batches until the queue is empty; the next batch is claimed, and the last
-        one reported, while the current one moves."""
-        moved = False
+        """Move files until the queue is empty. Up to ``concurrency`` move at once, each
+        thread taking the next claimed file as soon as it is free (a large file never holds
+        back the small ones claimed with it); more are claimed while the last ones move."""
+        backlog: deque[dict] = deque()
+        running: set[Future] = set()
+        moved = exhausted = False
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="sitesync-move") as pool, \
                 ThreadPoolExecutor(1, thread_name_prefix="sitesync-claim") as ahead:
-            items = self._claim(project, local, remote)
-            while items and not self._stop_event.is_set():
-                moved = True
-                upcoming = ahead.submit(self._claim, project, local, remote)
-                for _ in pool.map(lambda item: self._move(project, item), items):
-                    pass
-                self.reporter.flush_soon()
-                items = upcoming.result()
-            for item in items:  # claimed ahead when a stop came: back to the queue
+            claiming: Future | None = ahead.submit(self._claim, project, local, remote)
+            while not self._stop_event.is_set():
+                if claiming is not None and claiming.done():
+                    claimed = claiming.result()
+                    claiming, exhausted = None, not claimed
+                    backlog.extend(claimed)
+                while backlog and len(running) < self.concurrency:
+                    running.add(pool.submit(self._move, project, backlog.popleft()))
+                    moved = True
+                if claiming is None and not exhausted and len(backlog) < CLAIM_LIMIT // 2:
+                    claiming = ahead.submit(self._claim, project, local, remote)
+                if not running and claiming is None:
+                    break
+                _, running = wait(running | ({claiming} if claiming else set()),
+                                  return_when=FIRST_COMPLETED)
+                running.discard(claiming)  # type: ignore[arg-type]
+            wait(running)
+            if claiming is not None:  # claimed when a stop came: back to the queue
+                backlog.extend(claiming.result())
+            for item in backlog:
                 self.reporter.outcome(project, item, "release")
         self.reporter.flush()
         return moved

@@ -5,8 +5,9 @@ The client is google-api-python-client built from the library's shipped discover
 server), authenticated by a service account's key file. Drive
 keys files by id and allows several files of one name in a folder, so paths resolve name by
 name: folder ids are cached per path (folders are made on demand, under a lock so threads
-never make twins), a write updates the file already under its name instead of adding a
-second one, and a rename replaces its target. A file smaller than one chunk goes up in one
+never make twins; of twins other machines made, every machine takes the oldest), a write
+updates the file already under its name instead of adding a second one, and a rename
+replaces its target. A file smaller than one chunk goes up in one
 multipart request, a larger one resumably, in chunks fed from the engine's forward-only reader
 with one chunk in memory; Drive makes the file only when its upload completes, hence
 ``ATOMIC_WRITE``. Drive's md5Checksum is checked against the bytes
@@ -28,7 +29,7 @@ import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
@@ -73,7 +74,7 @@ T = TypeVar("T")
 MIB = 1024 * 1024
 DRIVE_SCOPE = "https://www.googleapis.com/auth/drive"
 FOLDER = "application/vnd.google-apps.folder"
-FILE_FIELDS = "id,size,md5Checksum"
+FILE_FIELDS = "id,size,md5Checksum,createdTime"
 RATE_LIMITED = {"userRateLimitExceeded", "rateLimitExceeded"}
 DRIVE_FULL = {"storageQuotaExceeded", "teamDriveFileLimitExceeded",
               "numChildrenInNonRootLimitExceeded"}
@@ -310,20 +311,36 @@ class GDriveProvider(AbstractProvider):
                 if key in self._folders:  # made by another thread meanwhile
                     parent = self._folders[key]
                     continue
-                found = next(self._search(
-                    f"name = {_quote(parts[index])} and {_quote(parent)} in parents and "
-                    f"mimeType = '{FOLDER}' and trashed = false", "id", "looking up folder",
-                    key), None)
+                found = self._find_folder(parent, parts[index], key)
                 if found is None and not create:
                     return None
-                parent = found["id"] if found else self._make_folder(parent, parts[index], key)
+                parent = found or self._make_folder(parent, parts[index], key)
                 self._folders[key] = parent
         return parent
 
+    def _find_folder(self, parent: str, name: str, key: str) -> str | None:
+        """Id of the folder ``name`` in ``parent``. Drive allows twins (two machines making
+        one folder at once): every machine takes the oldest, so all files meet in one."""
+        twins = _oldest_first(self._search(
+            f"name = {_quote(name)} and {_quote(parent)} in parents and "
+            f"mimeType = '{FOLDER}' and trashed = false", "id,createdTime", "looking up folder",
+            key))
+        return twins[0]["id"] if twins else None
+
     def _make_folder(self, parent: str, name: str, key: str) -> str:
-        return self._call(lambda: self._files().create(
-            body={"name": name, "mimeType": FOLDER, "parents": [parent]},
-            supportsAllDrives=True, fields="id").execute(), "creating folder", key)["id"]
+        tried = False
+
+        def make() -> str:
+            nonlocal tried
+            # A failed answer may hide a folder that was made: look before making another.
+            if tried and (made := self._find_folder(parent, name, key)):
+                return made
+            tried = True
+            return self._files().create(
+                body={"name": name, "mimeType": FOLDER, "parents": [parent]},
+                supportsAllDrives=True, fields="id").execute()["id"]
+
+        return self._call(make, "creating folder", key)
 
     def _forget_folders(self) -> None:
         """Drop cached folder ids (one was deleted behind our back)."""
@@ -336,10 +353,10 @@ class GDriveProvider(AbstractProvider):
         parent = self._folder(folder, create)
         if parent is None:
             return None, name, []
-        files = [_File.of(f) for f in self._search(
+        found = self._search(
             f"name = {_quote(name)} and {_quote(parent)} in parents and trashed = false and "
-            f"mimeType != '{FOLDER}'", FILE_FIELDS, "looking up", path)]
-        return parent, name, files
+            f"mimeType != '{FOLDER}'", FILE_FIELDS, "looking up", path)
+        return parent, name, [_File.of(f) for f in _oldest_first(found)]
 
     def _existing(self, path: str) -> tuple[str, _File]:
         """The parent folder id and the file under ``path``; FileNotFoundOnSite if none."""
@@ -614,6 +631,11 @@ def _read_up_to(reader: BinaryIO, count: int) -> bytes:
         parts.append(data)
         count -= len(data)
     return b"".join(parts)
+
+
+def _oldest_first(items: Iterable[dict]) -> list[dict]:
+    """Twins in the order every machine sees alike, whatever order Drive lists them in."""
+    return sorted(items, key=lambda item: (item.get("createdTime", ""), item["id"]))
 
 
 def _quote(value: str) -> str:

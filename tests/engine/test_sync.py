@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from sitesync_addon.engine.service import SiteSyncThread
+from sitesync_addon.engine.service import CLAIM_LIMIT, SiteSyncThread
 from sitesync_addon.engine.temp_files import TEMP_SUFFIX
 from sitesync_addon.hashing import hash_file
 from sitesync_addon.status import SiteSyncStatus
@@ -207,3 +207,31 @@ def test_transfers_at_once_are_bounded_by_the_provider(studio, thread, monkeypat
     studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
     assert thread.run_until_idle()
     assert peak[0] == 2
+
+
+def test_a_large_file_does_not_hold_back_the_files_claimed_with_it(studio, thread):
+    """Each thread takes the next file as soon as it is free: while one thread is held on a
+    large file, the other moves every small file, more than one claim's worth."""
+    big = studio.publish("big", [4 * 1024 * 1024])
+    small = studio.publish("small", [100] * (CLAIM_LIMIT + 50))
+    done: list[dict] = []
+
+    class HoldTheBigFile:
+        def started(self, item: dict) -> None: ...
+
+        def advanced(self, item: dict, written: int) -> None:
+            if item["representationId"] == big["id"]:
+                wait_for(lambda: len(done) == len(small["files"]), timeout=20)
+
+        def finished(self, item: dict, outcome: str) -> None:
+            if item["representationId"] == small["id"] and outcome == "done":
+                done.append(item)
+
+    thread.observer, thread.concurrency = HoldTheBigFile(), 2
+    studio.artist.add_site(PROJECT, big["id"], LOCAL_ID)
+    studio.artist.update_db(PROJECT, big["id"], LOCAL_ID, priority=900)
+    studio.artist.add_site(PROJECT, small["id"], LOCAL_ID)
+    assert thread.run_until_idle()
+    assert thread.failed == 0  # the big file was never held past its wait
+    assert len(done) == len(small["files"])
+    assert hash_file(studio.local_path(big["files"][0])) == big["files"][0]["hash"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 import tracemalloc
 import uuid
 from collections.abc import Iterator
@@ -315,6 +316,32 @@ def test_threads_writing_into_new_folders_make_each_folder_once(drive):
     assert len(work) == 1
     assert [i.name for i in drive.server.children(work[0].id)] == ["c"]
     assert len(set(provider.list("work"))) == 8
+
+
+def test_a_folder_made_under_a_lost_answer_is_not_made_twice(drive):
+    provider = on_drive(drive)
+    write(provider, "work/a.bin", b"a")
+    drive.server.fail_next(503, "backendError", path="/drive/v3/files", method="POST",
+                           after=True)  # the folder is made, the answer is an error
+    write(provider, "work/lost/b.bin", b"b")
+    assert not drive.server.faults
+    work = folder_of(drive, provider, "work/a.bin")
+    assert [i.name for i in drive.server.children(work.id)].count("lost") == 1
+    assert read(provider, "work/lost/b.bin") == b"b"
+
+
+def test_every_machine_writes_into_the_oldest_of_twin_folders(drive):
+    first = on_drive(drive)
+    machines = [first, GDriveProvider("drive-site", first.settings, {})]  # another machine
+    write(first, "work/a.bin", b"a")
+    work = folder_of(drive, machines[0], "work/a.bin")
+    # Two machines made it at once; the younger twin comes first in Drive's listings.
+    oldest = drive.server.add_folder(work.id, "twin", created=time.time() - 60)
+    younger = drive.server.add_folder(work.id, "twin")
+    for number, machine in enumerate(machines):
+        write(machine, f"work/twin/{number}.bin", b"t")
+    assert sorted(i.name for i in drive.server.children(oldest.id)) == ["0.bin", "1.bin"]
+    assert drive.server.children(younger.id) == []
 
 
 def test_a_folder_deleted_behind_the_cache_is_found_again(drive):

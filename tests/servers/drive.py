@@ -159,6 +159,11 @@ class Fault:
     count: int
     path: str  # only requests whose path starts with this
     method: str | None  # and only this method, when set
+    after: bool = False  # carry the request out, then answer with the error (a lost answer)
+
+    def error(self) -> DriveError:
+        domain, message = FAULTS.get(self.reason, ("global", self.reason))
+        return DriveError(self.status, self.reason, message, domain=domain)
 
 
 @dataclass(frozen=True)
@@ -238,11 +243,20 @@ class DriveServer:
         return next(a.root for a in self.accounts.values() if a.email == email)
 
     def fail_next(self, status: int, reason: str, count: int = 1, path: str = "/",
-                  method: str | None = None) -> None:
+                  method: str | None = None, after: bool = False) -> None:
         """Answer the next ``count`` API requests under ``path`` (by ``method``) with this
-        error."""
+        error; with ``after`` each request is carried out first and only its answer lost."""
         with self.lock:
-            self.faults.append(Fault(status, reason, count, path, method))
+            self.faults.append(Fault(status, reason, count, path, method, after))
+
+    def add_folder(self, parent_id: str, name: str, created: float | None = None) -> Item:
+        """A folder made by someone else (e.g. a twin of one SiteSync uses)."""
+        with self.lock:
+            parent = self.items[parent_id]
+            item = self._new_item(name, FOLDER, parent, parent.drive_id, parent.owner)
+            if created is not None:
+                item.created = item.modified = created
+            return item
 
     def revoke_tokens(self) -> None:
         """Forget every access token issued (as when they expire)."""
@@ -378,15 +392,19 @@ class DriveServer:
         path, params = request.url.path, dict(request.query_params)
         self.seen.append(Seen(request.method, path, params,
                               request.headers.get("content-range")))
+        fault = None
         if path != "/token":
             is_session = "upload_id" in params
             try:
                 if not is_session:
                     request.state.account = self._authenticate(request)
-                self._inject(request.method, path)
+                fault = self._fault_for(request.method, path)
+                if fault and not fault.after:
+                    raise fault.error()
             except DriveError as exc:
                 return exc.response()
-        return await call_next(request)
+        response = await call_next(request)
+        return fault.error().response() if fault else response
 
     def _authenticate(self, request: Request) -> str:
         header = request.headers.get("authorization", "")
@@ -403,17 +421,16 @@ class DriveServer:
                              "Request had insufficient authentication scopes.")
         return account
 
-    def _inject(self, method: str, path: str) -> None:
+    def _fault_for(self, method: str, path: str) -> Fault | None:
+        """The injected fault this request meets, if any (counted as met)."""
         with self.lock:
             fault = next((f for f in self.faults if path.startswith(f.path)
                           and f.method in (None, method)), None)
-            if fault is None:
-                return
-            fault.count -= 1
-            if not fault.count:
-                self.faults.remove(fault)
-        domain, message = FAULTS.get(fault.reason, ("global", fault.reason))
-        raise DriveError(fault.status, fault.reason, message, domain=domain)
+            if fault is not None:
+                fault.count -= 1
+                if not fault.count:
+                    self.faults.remove(fault)
+            return fault
 
     # -- OAuth2 -------------------------------------------------------------------------------
 
@@ -478,7 +495,8 @@ class DriveServer:
             match = parse_query(params.get("q", ""), self._account(account).root)
             found = sorted((i for i in self.items.values()
                             if i.parent and self._in_corpus(i, account, corpora, drive_id)
-                            and match(i)), key=lambda i: (i.created, i.id))
+                            and match(i)), key=lambda i: (-i.modified, i.id))  # Drive's
+            # default order without orderBy: the most recently modified first
         page_size = min(int(params.get("pageSize", 100)), self.page_limit)
         start = _page_start(params, f"{params.get('q')}|{corpora}|{drive_id}")
         body: dict[str, Any] = {"kind": "drive#fileList", "incompleteSearch": False,
