@@ -63,14 +63,24 @@ class Reporter:
     def _send_done_keeping_failures(self) -> None:
         with self._lock:
             done, self._done, self._done_since = self._done, {}, None
-        for project, reports in done.items():
+        self._send_done(done, keep_failed=True)
+
+    def _send_done(self, done: dict[str, list[dict]], keep_failed: bool) -> None:
+        """Send final reports; what the server did not take is kept for the next flush
+        (leases still hold the files), and raised unless ``keep_failed``."""
+        batches = list(done.items())
+        for index, (project, reports) in enumerate(batches):
             try:
                 self._send(project, reports)
-            except ServerError as exc:  # kept for the next flush; leases still hold the files
-                log.warning("reporting to the server failed, will retry: %s", exc)
+            except ServerError as exc:
+                unsent = [(project, reports)] if keep_failed else batches[index:]
                 with self._lock:
-                    self._done.setdefault(project, [])[:0] = reports
+                    for name, kept in unsent:
+                        self._done.setdefault(name, [])[:0] = kept
                     self._done_since = self._done_since or time.monotonic()
+                if not keep_failed:
+                    raise
+                log.warning("reporting to the server failed, will retry: %s", exc)
 
     def _wait_for_sending(self) -> None:
         with self._lock:
@@ -87,8 +97,7 @@ class Reporter:
             if progress:
                 self._last_progress = time.monotonic()
         answers: dict[tuple, dict] = {}
-        for project, reports in done.items():
-            self._send(project, reports)
+        self._send_done(done, keep_failed=False)
         by_project: dict[str, list[tuple]] = {}
         for key in pending:
             by_project.setdefault(key[0], []).append(key)

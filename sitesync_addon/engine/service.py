@@ -47,6 +47,18 @@ class TransferObserver(Protocol):
     def finished(self, item: dict, outcome: str) -> None: ...
 
 
+def _claimed(claim: Future, holding: bool) -> list[dict]:
+    """The files of a claim. While files are held, a failed claim is logged and ends
+    claiming for this pass, so what is held is still moved or released."""
+    try:
+        return claim.result()
+    except ServerError as exc:
+        if not holding:
+            raise
+        log.warning("claiming more work failed; finishing what is claimed: %s", exc)
+        return []
+
+
 def retry_delay(retries: int, base: float, cap: float = 600.0) -> float:
     """Exponential backoff with full jitter."""
     return random.uniform(0, min(cap, base * 2 ** retries))
@@ -169,26 +181,32 @@ class SiteSyncThread(threading.Thread):
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="sitesync-move") as pool, \
                 ThreadPoolExecutor(1, thread_name_prefix="sitesync-claim") as ahead:
             claiming: Future | None = ahead.submit(self._claim, project, local, remote)
-            while not self._stop_event.is_set():
-                if claiming is not None and claiming.done():
-                    claimed = claiming.result()
-                    claiming, exhausted = None, not claimed
-                    backlog.extend(claimed)
-                while backlog and len(running) < self.concurrency:
-                    running.add(pool.submit(self._move, project, backlog.popleft()))
-                    moved = True
-                if claiming is None and not exhausted and len(backlog) < CLAIM_LIMIT // 2:
-                    claiming = ahead.submit(self._claim, project, local, remote)
-                if not running and claiming is None:
-                    break
-                _, running = wait(running | ({claiming} if claiming else set()),
-                                  return_when=FIRST_COMPLETED)
-                running.discard(claiming)  # type: ignore[arg-type]
-            wait(running)
-            if claiming is not None:  # claimed when a stop came: back to the queue
-                backlog.extend(claiming.result())
-            for item in backlog:
-                self.reporter.outcome(project, item, "release")
+            try:
+                while not self._stop_event.is_set():
+                    if claiming is not None and claiming.done():
+                        future, claiming = claiming, None
+                        claimed = _claimed(future, holding=bool(backlog or running))
+                        exhausted = not claimed
+                        backlog.extend(claimed)
+                    while backlog and len(running) < self.concurrency:
+                        running.add(pool.submit(self._move, project, backlog.popleft()))
+                        moved = True
+                    if claiming is None and not exhausted and len(backlog) < CLAIM_LIMIT // 2:
+                        claiming = ahead.submit(self._claim, project, local, remote)
+                    if not running and claiming is None:
+                        break
+                    done, running = wait(running | ({claiming} if claiming else set()),
+                                         return_when=FIRST_COMPLETED)
+                    running.discard(claiming)  # type: ignore[arg-type]
+                    for future in done - {claiming}:
+                        if future.exception() is not None:
+                            log.error("moving a file failed", exc_info=future.exception())
+            finally:
+                wait(running)  # on a stop, moves end at their next chunk and report
+                if claiming is not None:  # claimed when a stop came: back to the queue
+                    backlog.extend(_claimed(claiming, holding=True))
+                for item in backlog:
+                    self.reporter.outcome(project, item, "release")
         self.reporter.flush()
         return moved
 
@@ -210,9 +228,9 @@ class SiteSyncThread(threading.Thread):
         key = (project, item["representationId"], item["fileId"])
         cancel = self._cancels[key] = threading.Event()
         outcome = "error"
-        if self.observer:
-            self.observer.started(item)
         try:
+            if self.observer:
+                self.observer.started(item)
             request = TransferRequest(
                 source=self._provider(project, item["sourceSite"]),
                 target=self._provider(project, item["targetSite"]),

@@ -8,6 +8,7 @@ import pytest
 from sitesync_addon.engine.service import CLAIM_LIMIT, SiteSyncThread
 from sitesync_addon.engine.temp_files import TEMP_SUFFIX
 from sitesync_addon.hashing import hash_file
+from sitesync_addon.server_api import ServerApi, ServerError
 from sitesync_addon.status import SiteSyncStatus
 from tests.conftest import both_databases
 from tests.studio import LOCAL_ID, PROJECT
@@ -235,3 +236,42 @@ def test_a_large_file_does_not_hold_back_the_files_claimed_with_it(studio, threa
     assert thread.failed == 0  # the big file was never held past its wait
     assert len(done) == len(small["files"])
     assert hash_file(studio.local_path(big["files"][0])) == big["files"][0]["hash"]
+
+
+def test_a_claim_failing_mid_pass_leaves_no_file_held(studio, thread):
+    """The server drops one claim while claimed files wait: those still move, nothing stays
+    leased, and the next pass takes the rest."""
+    rep = studio.publish("many", [100] * (CLAIM_LIMIT + 20))
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    claims, claim = [], thread._claim
+
+    def second_claim_fails(*args: str) -> list[dict]:
+        claims.append(args)
+        if len(claims) == 2:  # fault injection at the server boundary
+            raise ServerError("claim work: the server is restarting", status_code=503)
+        return claim(*args)
+
+    thread._claim, thread.concurrency = second_claim_fails, 1
+    assert thread.run_once()
+    page = studio.artist.api.get(f"/api/{studio.artist.endpoint_prefix}/{PROJECT}/state",
+                                 params={"localSite": LOCAL_ID, "remoteSite": "studio"})
+    statuses = [f["localStatus"]["status"] for f in page["representations"][0]["files"]]
+    assert statuses.count(int(SiteSyncStatus.OK)) == CLAIM_LIMIT
+    assert statuses.count(int(SiteSyncStatus.QUEUED)) == 20  # none left IN_PROGRESS
+    assert thread.run_until_idle() and thread.moved == CLAIM_LIMIT + 20
+
+
+def test_final_reports_the_server_missed_are_sent_with_the_next_flush(studio, thread):
+    rep = studio.publish("sh020", [100, 100])
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    items = thread._claim(PROJECT, LOCAL_ID, "studio")
+    reporter, live = thread.reporter, thread.reporter.api
+    reporter.api = ServerApi("http://127.0.0.1:1", "key")  # the server is away
+    for item in items:
+        reporter.outcome(PROJECT, item, "release")
+    with pytest.raises(ServerError, match="cannot reach"):
+        reporter.flush()
+    assert thread._claim(PROJECT, LOCAL_ID, "studio") == []  # still leased to this worker
+    reporter.api = live
+    reporter.flush()
+    assert len(thread._claim(PROJECT, LOCAL_ID, "studio")) == 2  # released, claimable again
