@@ -68,7 +68,8 @@ class SiteSyncThread(threading.Thread):
     """Moves files for one acting site until ``stop()``."""
 
     def __init__(self, addon: SiteSyncAddon, active_site: str | None = None,
-                 concurrency: int = 4, state_dir: Path | None = None) -> None:
+                 concurrency: int = 4, state_dir: Path | None = None,
+                 lease_seconds: float = LEASE_SECONDS) -> None:
         super().__init__(name="sitesync", daemon=True)
         self.addon = addon
         site = active_site or addon.local_site_id
@@ -78,12 +79,14 @@ class SiteSyncThread(threading.Thread):
         self.worker_id = f"{socket.gethostname()}:{self.site}"
         state_dir = state_dir or Path(platformdirs.user_state_dir("sitesync"))
         self.journal = TempJournal(state_dir / "in-flight" / self.site)
+        self.lease_seconds = lease_seconds
         self.reporter = Reporter(addon.api, addon.endpoint_prefix, self.worker_id,
-                                 LEASE_SECONDS, addon.LOG_PROGRESS_SEC)
+                                 lease_seconds, addon.LOG_PROGRESS_SEC)
         self._stop_event = threading.Event()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._cancels: dict[tuple, threading.Event] = {}
+        self._held_back: set[tuple] = set()  # claimed, not started, paused meanwhile
         self._providers: dict[tuple[str, str], Any] = {}
         self._slots: dict[str, threading.Semaphore] = {}  # per provider code
         self._next_retry_at: float | None = None  # monotonic time a failed file may go again
@@ -169,7 +172,7 @@ class SiteSyncThread(threading.Thread):
         return self.addon.api.post(f"/api/{self.addon.endpoint_prefix}/{project}/work/claim",
                                    json={"localSite": local, "remoteSite": remote,
                                          "workerId": self.worker_id, "limit": CLAIM_LIMIT,
-                                         "leaseSeconds": LEASE_SECONDS})
+                                         "leaseSeconds": self.lease_seconds})
 
     def _drain(self, project: str, local: str, remote: str) -> bool:
         """Move files until the queue is empty. Up to ``concurrency`` move at once, each
@@ -188,6 +191,8 @@ class SiteSyncThread(threading.Thread):
                         claimed = _claimed(future, holding=bool(backlog or running))
                         exhausted = not claimed
                         backlog.extend(claimed)
+                        for item in claimed:  # progress reports renew the leases of files
+                            self.reporter.progress(project, item, 0)  # waiting their turn
                     while backlog and len(running) < self.concurrency:
                         running.add(pool.submit(self._move, project, backlog.popleft()))
                         moved = True
@@ -207,6 +212,8 @@ class SiteSyncThread(threading.Thread):
                     backlog.extend(_claimed(claiming, holding=True))
                 for item in backlog:
                     self.reporter.outcome(project, item, "release")
+                with self._lock:
+                    self._held_back.clear()
         self.reporter.flush()
         return moved
 
@@ -226,7 +233,14 @@ class SiteSyncThread(threading.Thread):
 
     def _move(self, project: str, item: dict) -> None:
         key = (project, item["representationId"], item["fileId"])
-        cancel = self._cancels[key] = threading.Event()
+        with self._lock:  # check_pauses sees it either held back or with its cancel event
+            held_back = key in self._held_back
+            self._held_back.discard(key)
+            cancel = self._cancels[key] = threading.Event()
+        if held_back:  # paused (or leased away) while it waited: back to the queue
+            self._cancels.pop(key, None)
+            self.reporter.outcome(project, item, "release")
+            return
         outcome = "error"
         try:
             if self.observer:
@@ -311,13 +325,17 @@ class SiteSyncThread(threading.Thread):
                                              item["targetSite"], item["fileId"])
 
     def check_pauses(self) -> None:
-        """Ask the server about files in flight; cancel those paused or no longer ours."""
+        """Ask the server about files claimed; cancel those paused or no longer ours, and
+        hold back those not started yet."""
         answers = self.reporter.flush(progress=True)
         for key, answer in answers.items():
             if not answer["accepted"] or answer.get("paused"):
-                cancel = self._cancels.get(key)
-                if cancel:
-                    cancel.set()
+                with self._lock:
+                    cancel = self._cancels.get(key)
+                    if cancel:
+                        cancel.set()
+                    else:  # claimed and still waiting its turn
+                        self._held_back.add(key)
 
     def _listen(self) -> None:
         """Follow the server's events: wake on new work, check pauses when asked."""

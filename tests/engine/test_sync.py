@@ -275,3 +275,48 @@ def test_final_reports_the_server_missed_are_sent_with_the_next_flush(studio, th
     reporter.api = live
     reporter.flush()
     assert len(thread._claim(PROJECT, LOCAL_ID, "studio")) == 2  # released, claimable again
+
+
+def waiting_behind_a_big_file(studio, tmp_path, on_last_chunk):  # type: ignore[no-untyped-def]
+    """A thread of one mover with 2 s leases, held ~3 s on a 64 MiB file while three small
+    files wait their turn; ``on_last_chunk()`` runs as the big file ends."""
+    thread = SiteSyncThread(studio.artist, state_dir=tmp_path / "state", concurrency=1,
+                            lease_seconds=2)
+    thread.reporter.progress_every = 0.2
+    big = studio.publish("big", [64 * 1024 * 1024])
+    small = studio.publish("small", [100] * 3)
+    for rep in (big, small):
+        studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    studio.artist.update_db(PROJECT, big["id"], LOCAL_ID, priority=900)
+
+    class Slow(Throttle):
+        def advanced(self, item: dict, written: int) -> None:
+            if item["representationId"] == big["id"]:
+                super().advanced(item, written)
+                if written == item["size"]:
+                    on_last_chunk(small)
+
+    thread.observer = Slow(0.4)
+    return thread, small
+
+
+def test_files_waiting_their_turn_keep_their_leases(studio, tmp_path):
+    taken: list[list] = []
+    thread, small = waiting_behind_a_big_file(studio, tmp_path, lambda _: taken.append(
+        studio.artist.api.post(f"/api/{studio.artist.endpoint_prefix}/{PROJECT}/work/claim",
+                               json={"localSite": LOCAL_ID, "remoteSite": "studio",
+                                     "workerId": "another-machine", "limit": 10})))
+    assert thread.run_until_idle()
+    assert taken == [[]]  # 3 s behind the big file, their 2 s leases were still held
+    assert thread.moved == 4
+
+
+def test_a_file_paused_while_waiting_its_turn_is_not_moved(studio, tmp_path):
+    thread, small = waiting_behind_a_big_file(studio, tmp_path, lambda small: (
+        studio.artist.pause_representation(PROJECT, small["id"], LOCAL_ID),
+        thread.check_pauses()))
+    thread.run_once()
+    assert thread.moved == 1
+    assert not any(studio.local_path(f).exists() for f in small["files"])
+    studio.artist.unpause_representation(PROJECT, small["id"], LOCAL_ID)
+    assert thread.run_until_idle() and thread.moved == 4
