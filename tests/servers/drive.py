@@ -47,6 +47,7 @@ from fastapi.responses import JSONResponse, Response
 from googleapiclient import discovery_cache
 
 from tests.conftest import LiveServer
+from tests.servers import session_server
 
 FOLDER = "application/vnd.google-apps.folder"
 DRIVE_SCOPE = "https://www.googleapis.com/auth/drive"
@@ -933,13 +934,8 @@ SERVER = pytest.StashKey[RunningDrive]()
 
 def shared_drive_server(request: pytest.FixtureRequest) -> RunningDrive:
     """The session's Drive server, started on first use and stopped when the session ends."""
-    config = request.config
-    if SERVER not in config.stash:
-        folder = request.getfixturevalue("tmp_path_factory").mktemp("drive-server")
-        running = start_drive(folder)
-        config.stash[SERVER] = running
-        config.add_cleanup(running.live.stop)
-    return config.stash[SERVER]
+    return session_server(request, SERVER, "drive-server", start_drive,
+                          lambda running: running.live.stop())
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from sitesync_addon.providers.rclone import find_rclone
+from tests.servers import session_server
 
 USER = "sitesync"
 PASSWORD = "w3bdav-pa55 word"  # a space on purpose: it must survive obscuring
@@ -68,13 +69,9 @@ SERVER = pytest.StashKey[WebdavServer]()
 
 def shared_webdav(request: pytest.FixtureRequest) -> WebdavServer:
     """The session's server, started on first use and stopped when the session ends."""
-    config = request.config
-    if SERVER not in config.stash:
-        base = request.getfixturevalue("tmp_path_factory").mktemp("rclone-webdav")
-        server = start_webdav(base / "served", base / "serve.log")
-        config.stash[SERVER] = server
-        config.add_cleanup(server.stop)
-    return config.stash[SERVER]
+    return session_server(request, SERVER, "rclone-webdav",
+                          lambda base: start_webdav(base / "served", base / "serve.log"),
+                          WebdavServer.stop)
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from tests.servers import session_server
+
 ACCESS_KEY = "sitesync-test-key"
 SECRET_KEY = "sitesync-test-secret"  # a test server's throwaway identity
 BUCKET = "sitesync-test"
@@ -159,13 +161,7 @@ SERVER = pytest.StashKey[SeaweedFS]()
 
 def shared_seaweedfs(request: pytest.FixtureRequest) -> SeaweedFS:
     """The session's server, started on first use and stopped when the session ends."""
-    config = request.config
-    if SERVER not in config.stash:
-        folder = request.getfixturevalue("tmp_path_factory").mktemp("seaweedfs")
-        server = start_seaweedfs(folder)
-        config.stash[SERVER] = server
-        config.add_cleanup(server.stop)
-    return config.stash[SERVER]
+    return session_server(request, SERVER, "seaweedfs", start_seaweedfs, SeaweedFS.stop)
 
 
 @pytest.fixture(scope="session")

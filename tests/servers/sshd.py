@@ -22,6 +22,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from tests.servers import session_server
+
 SSHD = "/usr/sbin/sshd"  # sshd re-executes itself and insists on an absolute path
 PASSPHRASE = "k3y pa55 phrase"  # a space on purpose
 START_TIMEOUT = 20.0  # seconds
@@ -151,12 +153,7 @@ SERVER = pytest.StashKey[SshdServer]()
 
 def shared_sshd(request: pytest.FixtureRequest) -> SshdServer:
     """The session's server, started on first use and stopped when the session ends."""
-    config = request.config
-    if SERVER not in config.stash:
-        server = start_sshd(request.getfixturevalue("tmp_path_factory").mktemp("sshd"))
-        config.stash[SERVER] = server
-        config.add_cleanup(server.stop)
-    return config.stash[SERVER]
+    return session_server(request, SERVER, "sshd", start_sshd, SshdServer.stop)
 
 
 @pytest.fixture(scope="session")
