@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,8 +27,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Environment of a child process that has the example package installed."""
     target = tmp_path_factory.mktemp("site-packages")
     build = tmp_path_factory.mktemp("build")
+    # pip builds in the source tree; a copy per process keeps parallel workers apart.
+    source = shutil.copytree(EXAMPLE, build / "source",
+                             ignore=shutil.ignore_patterns("build", "*.egg-info"))
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--target", str(target), str(EXAMPLE)],
+                    "--no-build-isolation", "--target", str(target), str(source)],
                    check=True, env={**os.environ, "TMPDIR": str(build)})
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), *sys.path])}
 
