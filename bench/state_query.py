@@ -152,7 +152,7 @@ def state_rows(project_id: uuid.UUID, versions: Sequence[dict],
                 "representation_id": rep_id, "site": site, "project_id": project_id,
                 "priority": priority, "status": status, "paused": False, "created_at": now,
                 "updated_at": now})
-            for position, file_id in enumerate(file_ids):
+            for file_id in file_ids:
                 failed = status == FAILED
                 rows["file_states"].append({
                     "representation_id": rep_id, "site": site, "file_id": file_id,

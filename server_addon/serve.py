@@ -1,6 +1,8 @@
 """How SiteSync's server is served by uvicorn."""
 from __future__ import annotations
 
+import socket
+
 import uvicorn
 from fastapi import FastAPI
 
@@ -16,3 +18,21 @@ def uvicorn_server(app: FastAPI, host: str, port: int, log_level: str = "warning
                             h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
                             timeout_graceful_shutdown=graceful_shutdown)
     return uvicorn.Server(config)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``, for ``uvicorn_server(...).run(sockets=[...])``.
+
+    Binding before the app is built makes a port in use fail before anything else happens;
+    the OSError says why (``errno.EADDRINUSE``, ``errno.EACCES``, ...).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn picks it
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock

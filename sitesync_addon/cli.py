@@ -1,26 +1,45 @@
 """The ``sitesync`` command line."""
 from __future__ import annotations
 
+import contextlib
+import errno
+import importlib
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from sitesync_addon.errors import SiteSyncError
 from sitesync_addon.launch_hooks.base import DEFAULT_WAIT_TIMEOUT, LaunchError
-from sitesync_addon.server_api import ServerApi, ServerError
+
+if TYPE_CHECKING:
+    from sitesync_addon.api import SiteSyncApi
+    from sitesync_addon.client import ServerClient
 
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
+# Errors the CLI prints as one line.
+FRIENDLY_ERRORS = (SiteSyncError, ValueError, OSError)
+# Top-level modules of the `server` extra: their absence means the extra is missing.
+SERVER_EXTRA_MODULES = frozenset({"fastapi", "starlette", "uvicorn", "sqlalchemy", "alembic",
+                                  "psycopg"})
 
 
-def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+def _say(message: str) -> None:
+    """Print user text literally: rich markup would eat anything in square brackets."""
+    console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     sys.exit(1)
 
 
@@ -31,25 +50,46 @@ def friendly_errors(func: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (ServerError, ValueError, OSError) as exc:
+        except FRIENDLY_ERRORS as exc:
             _fail(str(exc))
 
     return wrapper
+
+
+def _missing_server_extra(exc: ModuleNotFoundError, command: str) -> NoReturn:
+    """One line naming the extra when ``exc`` is a module of it; else the bug it is."""
+    if (exc.name or "").partition(".")[0] not in SERVER_EXTRA_MODULES:
+        raise exc
+    _fail(f"`sitesync {command}` needs the server extra ({exc.name} is not installed): "
+          "pip install 'sitesync[server]'")
+
+
+def _require_server_extra(command: str) -> None:
+    try:
+        for module in ("server_addon.app", "server_addon.serve"):
+            importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        _missing_server_extra(exc, command)
+
+
+def _text(value: Any) -> Text:
+    """A table cell shown literally (a plain str cell is parsed as markup)."""
+    return value if isinstance(value, Text) else Text(str(value))
 
 
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
-def _show_list(items: list[dict], as_json: bool, columns: tuple[str, ...],
-               row: Callable[[dict], tuple[str, ...]]) -> None:
+def _show_list(items: Sequence[Mapping[str, Any]], as_json: bool, columns: tuple[str, ...],
+               row: Callable[[Any], tuple[str | Text, ...]]) -> None:
     """JSON for scripts, a table for people."""
     if as_json:
         _print_json(items)
         return
     table = Table(*columns)
     for item in items:
-        table.add_row(*row(item))
+        table.add_row(*map(_text, row(item)))
     console.print(table)
 
 
@@ -62,8 +102,10 @@ def main(ctx: click.Context, server_url: str | None, api_key: str | None) -> Non
     ctx.obj = {"server_url": server_url, "api_key": api_key}
 
 
-def _api(ctx: click.Context) -> ServerApi:
-    return ServerApi(ctx.obj["server_url"], ctx.obj["api_key"])
+def _client(ctx: click.Context) -> ServerClient:
+    from sitesync_addon.client import ServerClient
+
+    return ServerClient(ctx.obj["server_url"], ctx.obj["api_key"])
 
 
 @main.command()
@@ -74,26 +116,44 @@ def _api(ctx: click.Context) -> ServerApi:
 @friendly_errors
 def server(host: str, port: int, database_url: str | None) -> None:
     """Run the SiteSync server (migrates the database first)."""
+    _require_server_extra("server")
+    from server_addon import create_app
+    from server_addon.serve import bind_socket, uvicorn_server
+
+    # Bind first: a port in use must fail before a banner is printed or a key created.
     try:
-        from server_addon import create_app
-        from server_addon.serve import uvicorn_server
-    except ImportError:
-        _fail("the server needs its extra: pip install 'sitesync[server]'")
-    app = create_app(database_url)
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        _fail(_bind_error(host, port, exc))
+    try:
+        app = create_app(database_url)
+    except ModuleNotFoundError as exc:  # e.g. psycopg for a PostgreSQL URL
+        sock.close()
+        _missing_server_extra(exc, "server")
     if app.state.generated_admin_key:
         console.print("[bold yellow]Created the first admin API key (shown once):[/] "
-                      f"{app.state.generated_admin_key}", highlight=False)
-    console.print(f"SiteSync server on http://{host}:{port} "
-                  f"({app.state.db.engine.dialect.name})", highlight=False)
-    try:
-        uvicorn_server(app, host, port).run()
-    except KeyboardInterrupt:  # uvicorn re-raises the SIGINT it handled after shutting down
-        pass
+                      f"{escape(app.state.generated_admin_key)}", highlight=False,
+                      soft_wrap=True)  # one line, so the key can be copied whole
+    _say(f"SiteSync server on http://{host}:{port} ({app.state.db.engine.dialect.name})")
+    # uvicorn re-raises the SIGINT it handled after shutting down.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn_server(app, host, port).run(sockets=[sock])
     console.print("server stopped")
+
+
+def _bind_error(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (f"port {port} on {host} is in use by another program; stop it or choose "
+                "another port with --port")
+    if exc.errno == errno.EACCES:
+        return (f"not allowed to listen on port {port} on {host}; choose a port above 1023 "
+                "with --port")
+    return f"cannot listen on {host}:{port} ({exc.strerror}); check --host and --port"
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly_errors
 def providers(as_json: bool) -> None:
     """List the installed storage providers, and plugins that failed to load."""
     from sitesync_addon.providers.registry import registry
@@ -108,7 +168,7 @@ def providers(as_json: bool) -> None:
               for broken in loaded.broken]
     _show_list(items, as_json, ("code", "title", "version", "origin", "status"),
                lambda i: (i["code"] or "-", i["title"], i["version"] or "-", i["origin"],
-                          f"[red]broken: {i['error']}[/]" if i["error"] else "ok"))
+                          Text(f"broken: {i['error']}", style="red") if i["error"] else "ok"))
 
 
 @main.group()
@@ -127,13 +187,13 @@ def keys() -> None:
 def keys_create(ctx: click.Context, role: str, projects: tuple[str, ...], name: str,
                 as_json: bool) -> None:
     """Create a key; the plain key is printed this once."""
-    created = _api(ctx).post("/api/keys", json={"name": name, "role": role,
-                                               "projects": list(projects) or None})
+    created = _client(ctx).keys.create(name, role, list(projects) or None)
     if as_json:
         _print_json(created)
     else:
-        console.print(f"{created['key']}", highlight=False)
-        err_console.print(f"key {created['id']} ({role}); store it now, it is not shown again")
+        _say(created["key"])
+        err_console.print(f"key {created['id']} ({role}); store it now, it is not shown again",
+                          markup=False, highlight=False)
 
 
 @keys.command("list")
@@ -142,7 +202,7 @@ def keys_create(ctx: click.Context, role: str, projects: tuple[str, ...], name: 
 @friendly_errors
 def keys_list(ctx: click.Context, as_json: bool) -> None:
     """List keys (never the keys themselves)."""
-    _show_list(_api(ctx).get("/api/keys"), as_json, ("id", "name", "role", "projects", "revoked"),
+    _show_list(_client(ctx).keys.list(), as_json, ("id", "name", "role", "projects", "revoked"),
                lambda key: (key["id"], key["name"], key["role"],
                             ", ".join(key["projects"] or ["(all)"]),
                             "yes" if key["revokedAt"] else ""))
@@ -154,8 +214,8 @@ def keys_list(ctx: click.Context, as_json: bool) -> None:
 @friendly_errors
 def keys_revoke(ctx: click.Context, key_id: str) -> None:
     """Revoke a key by id."""
-    _api(ctx).delete(f"/api/keys/{key_id}")
-    console.print(f"revoked {key_id}")
+    _client(ctx).keys.revoke(key_id)
+    _say(f"revoked {key_id}")
 
 
 @main.group()
@@ -181,11 +241,11 @@ def project_create(ctx: click.Context, name: str, roots: tuple[str, ...],
         if not sep or not root_name or not path:
             raise click.BadParameter(f"'{item}' is not NAME=PATH", param_hint="--root")
         parsed[root_name] = {current_platform(): path}
-    created = _api(ctx).post("/api/projects", json={"name": name, "roots": parsed})
+    created = _client(ctx).projects.create(name, parsed)
     if as_json:
         _print_json(created)
     else:
-        console.print(f"created project [bold]{name}[/] ({created['id']})")
+        _say(f"created project {name} ({created['id']})")
 
 
 @project.command("list")
@@ -194,25 +254,19 @@ def project_create(ctx: click.Context, name: str, roots: tuple[str, ...],
 @friendly_errors
 def project_list(ctx: click.Context, as_json: bool) -> None:
     """List the projects this key may use."""
-    _show_list(_api(ctx).get("/api/projects"), as_json, ("name", "roots"),
+    _show_list(_client(ctx).projects.list(), as_json, ("name", "roots"),
                lambda item: (item["name"], json.dumps(item["roots"])))
 
 
-def _addon(ctx: click.Context, site_id: str | None = None) -> Any:
-    from sitesync_addon.addon import SiteSyncAddon
+def _addon(ctx: click.Context, site_id: str | None = None) -> SiteSyncApi:
+    from sitesync_addon.api import SiteSyncApi
 
-    return SiteSyncAddon(ctx.obj["server_url"], ctx.obj["api_key"], site_id)
+    return SiteSyncApi(ctx.obj["server_url"], ctx.obj["api_key"], site_id)
 
 
-def _settings_url(addon: Any, project: str | None, site_id: str | None) -> str:
-    url = f"/api/{addon.endpoint_prefix}/settings"
+def _check_scope(project: str | None, site_id: str | None) -> None:
     if site_id and not project:
         raise click.UsageError("--site-id needs --project")
-    if project:
-        url += f"/{project}"
-    if site_id:
-        url += f"/site/{site_id}"
-    return url
 
 
 @main.group()
@@ -229,15 +283,16 @@ def settings() -> None:
 def settings_get(ctx: click.Context, project: str | None, site_id: str | None,
                  resolved: bool) -> None:
     """Print settings as JSON."""
-    addon = _addon(ctx)
+    settings = _client(ctx).settings
+    _check_scope(project, site_id)
     if resolved:
         if not project:
             raise click.UsageError("--resolved needs --project")
-        params = {"siteId": site_id} if site_id else None
-        _print_json(addon.api.get(f"/api/{addon.endpoint_prefix}/settings/{project}/resolved",
-                                  params=params))
-        return
-    _print_json(addon.api.get(_settings_url(addon, project, site_id)))
+        _print_json(settings.resolved(project, site_id))
+    elif project and site_id:
+        _print_json(settings.site(project, site_id))
+    else:
+        _print_json(settings.project(project) if project else settings.studio())
 
 
 @settings.command("set")
@@ -254,9 +309,15 @@ def settings_set(ctx: click.Context, project: str | None, site_id: str | None,
         data = json.load(path)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path.name} is not valid JSON: {exc}") from None
-    addon = _addon(ctx)
-    addon.api.put(_settings_url(addon, project, site_id), json=data)
-    console.print("settings saved")
+    settings = _client(ctx).settings
+    _check_scope(project, site_id)
+    if project and site_id:
+        settings.put_site(project, site_id, data)
+    elif project:
+        settings.put_project(project, data)
+    else:
+        settings.put_studio(data)
+    _say("settings saved")
 
 
 @main.command()
@@ -271,11 +332,16 @@ def settings_set(ctx: click.Context, project: str | None, site_id: str | None,
 @friendly_errors
 def publish(ctx: click.Context, project: str, files: tuple[Path, ...], folder: str,
             product: str, version_number: int, representation: str, as_json: bool) -> None:
-    """Copy FILES into the studio root, register them and stamp their sites (through
+    """Copy FILES into the active site's root, register them and stamp their sites (through
     SiteSync's pyblish publish plugins)."""
     import logging
 
     from sitesync_addon.publish import PUBLISHED_KEY, PublishFailed, run_publish
+
+    for path in files:
+        if path.is_dir():
+            _fail(f"{path} is a directory, not a file; pass the files in it instead, "
+                  f"e.g. {path / '*'}")
 
     logging.getLogger("pyblish").addHandler(logging.NullHandler())  # no tracebacks: one line
     try:
@@ -289,7 +355,7 @@ def publish(ctx: click.Context, project: str, files: tuple[Path, ...], folder: s
     if as_json:
         _print_json({"representationId": rep["id"], **rep})
     else:
-        console.print(f"published {len(rep['files'])} file(s) as representation {rep['id']}")
+        _say(f"published {len(rep['files'])} file(s) as representation {rep['id']}")
 
 
 @main.command()
@@ -306,22 +372,39 @@ def status(ctx: click.Context, project: str, local_site: str | None, remote_site
     from sitesync_addon.status import SiteSyncStatus
 
     addon = _addon(ctx)
+    _require_sync_enabled(addon, project)
     local_site = local_site or addon.get_active_site(project)
     remote_site = remote_site or addon.get_remote_site(project)
-    page = addon.api.get(f"/api/{addon.endpoint_prefix}/{project}/state", params={
-        "localSite": local_site, "remoteSite": remote_site, "pageLength": page_length})
+    page = addon.client.state.page(project, local_site, remote_site, pageLength=page_length)
     if as_json:
         _print_json(page)
         return
-    table = Table("folder", "product", "version", "representation", "files", "priority",
-                  local_site, remote_site, title=f"{project}: {page['total']} representations")
+    table = Table(title=_text(f"{project}: {page['total']} representations"))
+    for header in ("folder", "product", "version", "representation", "files", "priority",
+                   local_site, remote_site):
+        table.add_column(_text(header))
     for item in page["representations"]:
         sides = [f"{SiteSyncStatus(item[k]['status']).name} "
                  f"{item[k]['progress'] * 100:.0f}%" for k in ("localStatus", "remoteStatus")]
-        table.add_row(item["folder"], item["product"], str(item["version"]),
-                      item["representation"], str(item["fileCount"]), str(item["priority"]),
-                      *sides)
+        table.add_row(*map(_text, (item["folder"], item["product"], item["version"],
+                                   item["representation"], item["fileCount"], item["priority"],
+                                   *sides)))
     console.print(table)
+
+
+def _sync_off(project: str, consequence: str = "") -> str:
+    saved = f"{project}.json"
+    return (f"site sync is not enabled for project '{project}'{consequence}; enable it with "
+            f"\"enabled\": true in its settings (sitesync settings get --project {project} > "
+            f"{saved}, edit it, then sitesync settings set --project {project} --file {saved})")
+
+
+def _require_sync_enabled(addon: SiteSyncApi, project: str) -> dict[str, Any]:
+    """The project's settings; one line and exit 1 when sync is off for it."""
+    settings: dict[str, Any] = addon.get_sync_project_setting(project, cached=False)  # 404s
+    if not addon.is_project_enabled(project):
+        _fail(_sync_off(project))
+    return settings
 
 
 @main.command("add-site")
@@ -334,8 +417,16 @@ def status(ctx: click.Context, project: str, local_site: str | None, remote_site
 def add_site(ctx: click.Context, project: str, representation_id: str, site: str,
              force: bool) -> None:
     """Queue a representation for a site."""
-    _addon(ctx).add_site(project, representation_id, site, force=force)
-    console.print(f"queued {representation_id} for {site}")
+    addon = _addon(ctx)
+    configured = set(_require_sync_enabled(addon, project)["sites"])  # studio, local, local id
+    if site not in configured:
+        # Other machines' local site ids: those with site-scope settings in the project.
+        configured |= set(addon.client.state.user_sites(project))
+    if site not in configured:
+        _fail(f"site '{site}' is not configured in project '{project}'; its sites: "
+              f"{', '.join(sorted(configured))}")
+    addon.add_site(project, representation_id, site, force=force)
+    _say(f"queued {representation_id} for {site}")
 
 
 @main.command("remove-site")
@@ -350,7 +441,7 @@ def remove_site(ctx: click.Context, project: str, representation_id: str, site: 
     """Remove a site from a representation."""
     _addon(ctx).remove_site(project, representation_id, site,
                             remove_local_files=remove_local_files)
-    console.print(f"removed {site} from {representation_id}")
+    _say(f"removed {site} from {representation_id}")
 
 
 @main.command()
@@ -369,7 +460,7 @@ def reset(ctx: click.Context, project: str, representation_id: str, site: str | 
         raise click.UsageError("give --site or --side")
     _addon(ctx).reset_site_on_representation(project, representation_id, side=side,
                                              file_id=file_id, site_name=site)
-    console.print("queued again")
+    _say("queued again")
 
 
 def _pause_command(paused: bool) -> Callable:
@@ -394,7 +485,7 @@ def _pause_command(paused: bool) -> Callable:
         else:
             getattr(addon, f"{verb}_server")()
             target = "every transfer"
-        console.print(f"{verb}d {target}")
+        _say(f"{verb}d {target}")
 
     command.__doc__ = f"{verb.capitalize()} every transfer, a project's, or a representation's."
     return main.command(verb)(command)
@@ -415,7 +506,7 @@ def priority(ctx: click.Context, project: str, representation_id: str, site: str
              priority: int) -> None:
     """Set a representation's priority on a site (higher moves first)."""
     _addon(ctx).update_db(project, representation_id, site, priority=priority)
-    console.print(f"priority {priority}")
+    _say(f"priority {priority}")
 
 
 @main.command()
@@ -427,7 +518,7 @@ def priority(ctx: click.Context, project: str, representation_id: str, site: str
 def validate(ctx: click.Context, project: str, site: str, reset_missing: bool) -> None:
     """Record files present on SITE as OK (and requeue missing ones)."""
     counts = _addon(ctx).validate_project(project, site, reset_missing=reset_missing)
-    console.print(f"{counts['added']} file(s) recorded as present, {counts['reset']} requeued")
+    _say(f"{counts['added']} file(s) recorded as present, {counts['reset']} requeued")
 
 
 @main.command()
@@ -438,7 +529,7 @@ def validate(ctx: click.Context, project: str, site: str, reset_missing: bool) -
 def clear(ctx: click.Context, project: str, site: str) -> None:
     """Remove SITE from every representation and delete its local files."""
     removed = _addon(ctx).clear_project(project, site)
-    console.print(f"cleared {site}: {removed} file(s) deleted")
+    _say(f"cleared {site}: {removed} file(s) deleted")
 
 
 @main.command()
@@ -454,13 +545,27 @@ def clear(ctx: click.Context, project: str, site: str) -> None:
 def syncservice(ctx: click.Context, active_site: str, once: bool, site_id: str | None,
                 concurrency: int, quiet: bool) -> None:
     """Run the sync service for a site until SIGINT/SIGTERM (or, with --once, until idle)."""
-    from sitesync_addon.engine.runner import run_service
+    from sitesync_addon.service_runner import run_service
 
     addon = _addon(ctx, site_id)
+    for project in _disabled_projects(addon):
+        err_console.print(_sync_off(project, " (its files are not moved)"), markup=False,
+                          highlight=False)
     ok = run_service(addon, active_site, once=once, concurrency=concurrency, console=console,
                      show_progress=not quiet)
     if not ok:
         sys.exit(2)
+
+
+def _disabled_projects(addon: SiteSyncApi) -> list[str]:
+    """Projects this key sees with sync off; none when the server cannot tell now (a service
+    outlives server outages: it waits and carries on)."""
+    try:
+        every = addon.sync_project_settings  # resolved settings of every project, by name
+    except SiteSyncError:
+        return []
+    return [name for name, settings in every.items()
+            if not (addon.enabled and settings.get("enabled"))]
 
 
 @main.command()
@@ -487,7 +592,8 @@ def launch(ctx: click.Context, project: str, folder: str, task: str, app: str,
 
     bars: dict[str, Any] = {}
     try:
-        with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+        with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                      TaskProgressColumn(),
                       console=err_console, transient=True) as shown:
             def progress(label: str, fraction: float) -> None:
                 if label not in bars:
@@ -497,7 +603,8 @@ def launch(ctx: click.Context, project: str, folder: str, task: str, app: str,
             result = prepare_launch(
                 _addon(ctx), project=project, folder=folder, task=task, app=app,
                 workfile=workfile, launch_type=launch_type, wait_timeout=wait_timeout,
-                log=lambda message: shown.console.print(message, highlight=False),
+                log=lambda message: shown.console.print(message, markup=False,
+                                                        highlight=False),
                 progress=progress)
         if not command:
             # Plain echo: a script reads this path, and rich would wrap a long one.
@@ -514,6 +621,7 @@ def launch(ctx: click.Context, project: str, folder: str, task: str, app: str,
 @friendly_errors
 def demo(workdir: Path | None) -> None:
     """Run a self-contained demo on embedded SQLite."""
+    _require_server_extra("demo")
     from sitesync_addon.demo import run_demo
 
     run_demo(console, workdir)

@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from sitesync_addon.addon import SiteSyncAddon
-from sitesync_addon.engine.runner import run_service
+from sitesync_addon.api import SiteSyncApi
+from sitesync_addon.client.types import Representation
 from sitesync_addon.hashing import hash_file
 from sitesync_addon.platform import current_platform
 from sitesync_addon.publish import publish_files
+from sitesync_addon.service_runner import run_service
 from sitesync_addon.status import SiteSyncStatus
 
 PROJECT = "demo"
@@ -50,13 +52,12 @@ def start_embedded_server(data_dir: Path, api_key: str) -> tuple[str, Any]:
     return f"http://127.0.0.1:{server.config.port}", server
 
 
-def _configure(admin: SiteSyncAddon, studio_root: Path, artist_root: Path) -> None:
-    api, settings = admin.api, f"/api/{admin.endpoint_prefix}/settings"
-    api.post("/api/projects", json={"name": PROJECT,
-                                    "roots": {"work": {current_platform(): str(studio_root)}}})
-    api.put(settings, json={"enabled": True})
-    api.put(f"{settings}/{PROJECT}", json={"config": {"remote_site": ARTIST_SITE}})
-    api.put(f"{settings}/{PROJECT}/site/{ARTIST_SITE}", json={
+def _configure(admin: SiteSyncApi, studio_root: Path, artist_root: Path) -> None:
+    admin.client.projects.create(PROJECT, {"work": {current_platform(): str(studio_root)}})
+    settings = admin.client.settings
+    settings.put_studio({"enabled": True})
+    settings.put_project(PROJECT, {"config": {"remote_site": ARTIST_SITE}})
+    settings.put_site(PROJECT, ARTIST_SITE, {
         "active_site": "local", "remote_site": "studio",
         "local_roots": [{"name": "work", "path": str(artist_root)}]})
 
@@ -79,20 +80,23 @@ def run_demo(console: Console, workdir: Path | None = None) -> None:
     key = "ssk_" + secrets.token_urlsafe(24)
     url, server = start_embedded_server(workdir, key)
     console.rule("[bold]SiteSync demo")
-    console.print(f"server     {url}  (SQLite in {workdir})")
-    publisher = SiteSyncAddon(url, key, site_id="publisher")
+    # Paths are escaped: rich markup would eat anything in square brackets.
+    console.print(f"server     {url}  (SQLite in {escape(str(workdir))})", highlight=False)
+    publisher = SiteSyncApi(url, key, site_id="publisher")
     _configure(publisher, studio_root, artist_root)
-    console.print(f"project    [bold]{PROJECT}[/]: studio root {studio_root}, second local "
-                  f"site '{ARTIST_SITE}' at {artist_root}")
+    console.print(f"project    [bold]{PROJECT}[/]: studio root {escape(str(studio_root))}, "
+                  f"second local site '{ARTIST_SITE}' at {escape(str(artist_root))}",
+                  highlight=False)
     reps = []
     for shot in SHOTS:
         files = _sample_files(workdir / "incoming" / shot, shot)
         reps.append(publish_files(publisher, PROJECT, folder=f"shots/{shot}", product="render",
                                   version=1, representation="exr", files=files))
+    stamped = [s["name"] for s in publisher.compute_resource_sync_sites(PROJECT)]
     console.print(f"published  {len(reps)} representations x {FRAMES} files into the studio "
-                  f"root; stamped {[s['name'] for s in publisher.compute_resource_sync_sites(PROJECT)]}")
+                  f"root; stamped {', '.join(stamped)}", markup=False, highlight=False)
     console.rule(f"syncservice --active_site {ARTIST_SITE} --once")
-    artist = SiteSyncAddon(url, key, site_id=ARTIST_SITE)
+    artist = SiteSyncApi(url, key, site_id=ARTIST_SITE)
     started = time.monotonic()
     ok = run_service(artist, "local", once=True, console=console)
     elapsed = time.monotonic() - started
@@ -100,7 +104,8 @@ def run_demo(console: Console, workdir: Path | None = None) -> None:
     server.should_exit = True
 
 
-def _summary(console: Console, addon: SiteSyncAddon, reps: list[dict], artist_root: Path,
+def _summary(console: Console, addon: SiteSyncApi, reps: list[Representation],
+             artist_root: Path,
              studio_root: Path, elapsed: float, ok: bool) -> None:
     table = Table("representation", "files", "studio", ARTIST_SITE, "bytes identical",
                   title="Summary")
@@ -117,6 +122,6 @@ def _summary(console: Console, addon: SiteSyncAddon, reps: list[dict], artist_ro
                       "yes" if same else "NO")
     console.print(table)
     console.print(f"{'all OK' if ok else 'something FAILED'}: {moved / 2**20:.0f} MiB in "
-                  f"{elapsed:.1f} s to {artist_root}")
+                  f"{elapsed:.1f} s to {artist_root}", markup=False, highlight=False)
     console.print("Next: `sitesync server` runs a server of your own; `sitesync --help` lists "
                   "every command; the README explains sites and settings.")

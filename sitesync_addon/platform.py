@@ -1,8 +1,9 @@
 """The platform names roots are keyed by."""
 import sys
+from typing import Literal
 
 
-def current_platform() -> str:
+def current_platform() -> Literal["windows", "linux", "darwin"]:
     """``windows``, ``darwin`` or ``linux``."""
     if sys.platform.startswith("win"):
         return "windows"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,18 +23,24 @@ from typing import TYPE_CHECKING, Any
 import pyblish.api
 import pyblish.util
 
+from sitesync_addon.client.types import Representation, Version
 from sitesync_addon.engine.temp_files import TempJournal
 from sitesync_addon.engine.transfer import TransferRequest, transfer
+from sitesync_addon.errors import ConfigError, PublishFailed
+from sitesync_addon.paths import (HERO_VERSION, ROOT_NAME, publish_path, site_path_to_template,
+                                  template_to_site_path, version_dir)
+from sitesync_addon.providers.base import AbstractProvider
 from sitesync_addon.providers.local_drive import LocalDriveProvider
 from sitesync_addon.status import SiteSyncStatus
 
 if TYPE_CHECKING:
-    from sitesync_addon.addon import SiteSyncAddon
+    from sitesync_addon.api import SiteSyncApi
 
-PUBLISH_TEMPLATE = "{project}/{folder}/{product}/{version_dir}/{filename}"
-ROOT_NAME = "work"
-HERO_VERSION = 0
-HERO_DIR = "hero"
+__all__ = ["ADDON_KEY", "HERO_VERSION", "PUBLISHED_KEY", "PublishFailed", "ROOT_NAME",
+           "SETTINGS_KEY", "Target", "collected", "integrate", "publish_files", "run_publish",
+           "stamp_sites", "version_dir"]
+
+PLUGIN_PATH = str(Path(__file__).parent / "plugins" / "publish")
 # pyblish context and instance keys the SiteSync plugins share
 ADDON_KEY = "sitesync_addon"
 SETTINGS_KEY = "sitesync"
@@ -51,76 +56,55 @@ class Target:
     version: int
     product_type: str = "generic"
     task: str | None = None
-    links: Sequence[dict] = ()
+    links: Sequence[dict[str, Any]] = ()
 
     @property
     def hero(self) -> bool:
         return self.version == HERO_VERSION
 
 
-def version_dir(version: int) -> str:
-    """``v003`` for version 3, ``hero`` for the hero version."""
-    if version == HERO_VERSION:
-        return HERO_DIR
-    if version < 1:
-        raise ValueError(f"version {version} must be 1 or more ({HERO_VERSION} is the hero "
-                         "version)")
-    return f"v{version:03d}"
-
-
-def publish_path(project: str, folder: str, product: str, version: int, filename: str) -> str:
-    """The path of a published file under the project's root (``work/...``)."""
-    for label, value in (("folder", folder), ("product", product), ("file name", filename)):
-        if ".." in re.split(r"[\\/]", value) or value.startswith(("/", "\\")):
-            raise ValueError(f"{label} '{value}' must be relative and must not contain '..'")
-    return f"{ROOT_NAME}/" + PUBLISH_TEMPLATE.format(
-        project=project, folder=folder.strip("/"), product=product,
-        version_dir=version_dir(version), filename=filename)
-
-
 def _check_representations(representations: Sequence[tuple[str, Sequence[Path]]]) -> None:
     """Refuse bad input before anything is copied or registered."""
     if not representations:
-        raise ValueError("nothing to publish: give at least one representation")
+        raise ConfigError("nothing to publish: give at least one representation")
     names = [name for name, _ in representations]
     if len(set(names)) != len(names) or not all(names):
-        raise ValueError(f"representation names must be unique and not empty: {names}")
+        raise ConfigError(f"representation names must be unique and not empty: {names}")
     paths = [Path(f) for _, files in representations for f in files]
     empty = [name for name, files in representations if not files]
     if empty:
-        raise ValueError(f"representation(s) {', '.join(empty)} have no files")
+        raise ConfigError(f"representation(s) {', '.join(empty)} have no files")
     missing = [str(f) for f in paths if not f.is_file()]
     if missing:
-        raise ValueError(f"cannot publish missing file(s): {', '.join(missing)}")
+        raise ConfigError(f"cannot publish missing file(s): {', '.join(missing)}")
     file_names = [f.name for f in paths]
     clashing = sorted({n for n in file_names if file_names.count(n) > 1})
     if clashing:  # they would land on one path in the version's folder
-        raise ValueError(f"file names must be unique within a publish: {', '.join(clashing)}")
+        raise ConfigError(f"file names must be unique within a publish: {', '.join(clashing)}")
 
 
-def _publish_root(addon: SiteSyncAddon, project: str) -> LocalDriveProvider:
+def _publish_root(addon: SiteSyncApi, project: str) -> AbstractProvider:
     """The active site's drive: the stamp "OK on the active site" must be true."""
     active = addon.get_active_site(project)
     root = addon.provider_for(project, active)
-    if not isinstance(root, LocalDriveProvider) or ROOT_NAME not in root.roots:
-        raise ValueError(f"publishing needs a '{ROOT_NAME}' root on a local drive of this "
+    if not root.features.local_path or ROOT_NAME not in root.roots:
+        raise ConfigError(f"publishing needs a '{ROOT_NAME}' root on a local drive of this "
                          f"machine; the active site '{active}' of project '{project}' has "
                          "none (set its root or local_roots)")
     return root
 
 
-def _register_version(addon: SiteSyncAddon, project: str, target: Target) -> dict:
-    api = addon.api
-    folder_id = api.post(f"/api/projects/{project}/folders", json={"path": target.folder})["id"]
-    product_id = api.post(f"/api/projects/{project}/products", json={
-        "folderId": folder_id, "name": target.product, "productType": target.product_type})["id"]
-    return api.post(f"/api/projects/{project}/versions", json={
-        "productId": product_id, "version": target.version, "task": target.task,
-        "links": list(target.links)})
+def _register_version(addon: SiteSyncApi, project: str, target: Target) -> Version:
+    catalog = addon.client.catalog
+    folder_id = catalog.create_folder(project, target.folder)["id"]
+    product_id = catalog.create_product(project, folder_id, target.product,
+                                        target.product_type)["id"]
+    return catalog.create_version(project, product_id, target.version, target.task,
+                                  target.links)
 
 
-def _copy_files(root: LocalDriveProvider, project: str, target: Target,
-                files: Sequence[Path]) -> list[dict]:
+def _copy_files(root: AbstractProvider, project: str, target: Target,
+                files: Sequence[Path]) -> list[dict[str, Any]]:
     """Copy to a temporary name, rename once size and hash are verified; the file records."""
     registered = []
     with tempfile.TemporaryDirectory() as state:
@@ -132,21 +116,22 @@ def _copy_files(root: LocalDriveProvider, project: str, target: Target,
             size = path.stat().st_size
             content_hash = transfer(TransferRequest(source, root, f"src/{path.name}", size,
                                                     None, target_path=final), journal)
-            registered.append({"path": "{root[work]}/" + final.partition("/")[2],
+            registered.append({"path": site_path_to_template(final),
                                "size": size, "hash": content_hash})
     return registered
 
 
-def _remove_replaced(root: LocalDriveProvider, old: dict, new: dict) -> None:
+def _remove_replaced(root: AbstractProvider, old: Representation,
+                     new: Representation) -> None:
     """Delete the files a hero republish no longer has (the same names were overwritten)."""
     kept = {f["path"] for f in new["files"]}
     for file in old["files"]:
         if file["path"] not in kept:
-            root.delete(f"{ROOT_NAME}/" + file["path"].partition("/")[2])
+            root.delete(template_to_site_path(file["path"]))
 
 
-def integrate(addon: SiteSyncAddon, project: str, target: Target,
-              representations: Sequence[tuple[str, Sequence[Path]]]) -> Iterator[dict]:
+def integrate(addon: SiteSyncApi, project: str, target: Target,
+              representations: Sequence[tuple[str, Sequence[Path]]]) -> Iterator[Representation]:
     """Copy the files of each ``(name, files)`` into the active site's root by
     ``PUBLISH_TEMPLATE`` and register the representation; yield each one once registered.
 
@@ -156,30 +141,27 @@ def integrate(addon: SiteSyncAddon, project: str, target: Target,
     """
     _check_representations(representations)
     root = _publish_root(addon, project)
-    api = addon.api
+    catalog = addon.client.catalog
     version = _register_version(addon, project, target)
-    existing = {rep["name"]: rep for rep in api.get(
-        f"/api/projects/{project}/representations", params={"versionIds": version["id"]})}
+    existing = {rep["name"]: rep for rep in catalog.representations(project, [version["id"]])}
     clashes = sorted(set(existing) & {name for name, _ in representations})
     if clashes and not target.hero:
-        raise ValueError(f"{target.folder}/{target.product} {version_dir(target.version)} has "
+        raise ConfigError(f"{target.folder}/{target.product} {version_dir(target.version)} has "
                          f"representation(s) {', '.join(clashes)} already; publish a new "
                          "version")
     for name, files in representations:
         registered = _copy_files(root, project, target, files)
         old = existing.get(name)
         if old is None:
-            yield api.post(f"/api/projects/{project}/representations", json={
-                "versionId": version["id"], "name": name, "files": registered})
+            yield catalog.create_representation(project, version["id"], name, registered)
             continue
-        rep = api.put(f"/api/projects/{project}/representations/{old['id']}",
-                      json={"files": registered})
+        rep = catalog.replace_files(project, old["id"], registered)
         _remove_replaced(root, old, rep)
         yield rep
 
 
-def stamp_sites(addon: SiteSyncAddon, project: str, representation_ids: Sequence[str],
-                sites: Sequence[dict] | None = None) -> None:
+def stamp_sites(addon: SiteSyncApi, project: str, representation_ids: Sequence[str],
+                sites: Sequence[dict[str, Any]] | None = None) -> None:
     """Stamp ``sites`` (default: ``compute_resource_sync_sites``) on representations in one
     bulk call.
 
@@ -194,19 +176,19 @@ def stamp_sites(addon: SiteSyncAddon, project: str, representation_ids: Sequence
     if sites is None:
         sites = addon.compute_resource_sync_sites(project)
     stamped = {site["name"]: int(site["status"]) for site in sites}
-    existing = addon._site_states(project, rep_ids)
+    existing = addon.site_states(project, rep_ids)
     items = []
     for rep_id in rep_ids:
         statuses = dict.fromkeys(existing.get(rep_id, {}), int(SiteSyncStatus.QUEUED)) | stamped
         items += [{"representationId": rep_id, "siteName": name, "status": status,
                    "reset": True} for name, status in statuses.items()]
-    addon.api.post(f"/api/{addon.endpoint_prefix}/{project}/state/bulk", json={"items": items})
+    addon.client.state.stamp(project, items)
 
 
-def publish_files(addon: SiteSyncAddon, project: str, *, folder: str, product: str,
+def publish_files(addon: SiteSyncApi, project: str, *, folder: str, product: str,
                   version: int, representation: str, files: Sequence[Path],
-                  task: str | None = None, links: Sequence[dict] = (),
-                  product_type: str = "generic") -> dict[str, Any]:
+                  task: str | None = None, links: Sequence[dict[str, Any]] = (),
+                  product_type: str = "generic") -> Representation:
     """Publish one representation without pyblish (scripts, the demo): ``integrate`` it,
     then ``stamp_sites``. The root is the active site's: the studio root, or this machine's
     local root when its active site is ``local``."""
@@ -216,18 +198,13 @@ def publish_files(addon: SiteSyncAddon, project: str, *, folder: str, product: s
     return rep
 
 
-class PublishFailed(RuntimeError):
-    """A pyblish plugin failed; the message names it."""
-
-
-def run_publish(addon: SiteSyncAddon, project: str,
+def run_publish(addon: SiteSyncApi, project: str,
                 instances: Sequence[dict[str, Any]]) -> pyblish.api.Context:
     """Publish ``instances`` (instance data, see IntegrateSiteSyncRepresentations) through
     the registered pyblish plugins, SiteSync's plugin path registered if it is not; raise
     ``PublishFailed`` naming the first plugin that failed."""
-    for path in addon.get_plugin_paths()["publish"]:
-        if path not in pyblish.api.registered_paths():
-            pyblish.api.register_plugin_path(path)
+    if PLUGIN_PATH not in pyblish.api.registered_paths():
+        pyblish.api.register_plugin_path(PLUGIN_PATH)
     context = pyblish.api.Context()
     context.data.update({"projectName": project, ADDON_KEY: addon})
     for data in instances:
@@ -243,9 +220,9 @@ def run_publish(addon: SiteSyncAddon, project: str,
     return context
 
 
-def collected(context: pyblish.api.Context) -> tuple[SiteSyncAddon, str, dict]:
+def collected(context: pyblish.api.Context) -> tuple[SiteSyncApi, str, dict[str, Any]]:
     """The addon, project and sync settings CollectSiteSync put on a pyblish context."""
     if SETTINGS_KEY not in context.data:
-        raise RuntimeError("CollectSiteSync did not run or failed (see its error); the "
+        raise PublishFailed("CollectSiteSync did not run or failed (see its error); the "
                            "SiteSync plugins need the project's sync settings")
     return context.data[ADDON_KEY], context.data["projectName"], context.data[SETTINGS_KEY]

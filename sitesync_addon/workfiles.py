@@ -14,11 +14,12 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sitesync_addon.publish import ROOT_NAME
+from sitesync_addon.paths import ROOT_NAME
 from sitesync_addon.sites import DEFAULT_SITE, LOCAL_SITE
 
 if TYPE_CHECKING:
-    from sitesync_addon.addon import SiteSyncAddon
+    from sitesync_addon.api import SiteSyncApi
+    from sitesync_addon.client.types import Version
 
 WORKFILE_PRODUCT_TYPE = "workfile"
 REFERENCE_LINK = "reference"
@@ -47,7 +48,7 @@ def _task(task: str) -> str:
     return task
 
 
-def work_root(addon: SiteSyncAddon, project: str) -> Path:
+def work_root(addon: SiteSyncApi, project: str) -> Path:
     """This machine's ``work`` root for the project."""
     if addon.get_active_site_type(project) == DEFAULT_SITE:
         roots = (addon.get_site_root_overrides(project, DEFAULT_SITE)
@@ -62,7 +63,7 @@ def work_root(addon: SiteSyncAddon, project: str) -> Path:
     return Path(roots[ROOT_NAME])
 
 
-def work_dir(addon: SiteSyncAddon, project: str, folder: str, task: str) -> Path:
+def work_dir(addon: SiteSyncApi, project: str, folder: str, task: str) -> Path:
     """The folder of a task's workfiles on this machine."""
     return work_root(addon, project) / WORK_DIR_TEMPLATE.format(
         project=project, folder=_folder(folder), task=_task(task))
@@ -74,13 +75,13 @@ def workfile_name(folder: str, task: str, version: int, ext: str) -> str:
                                      task=_task(task), version=version, ext=ext.lstrip("."))
 
 
-def workfile_path(addon: SiteSyncAddon, project: str, folder: str, task: str, version: int,
+def workfile_path(addon: SiteSyncApi, project: str, folder: str, task: str, version: int,
                   ext: str) -> Path:
     """Where version ``version`` of a task's workfile lives on this machine."""
     return work_dir(addon, project, folder, task) / workfile_name(folder, task, version, ext)
 
 
-def local_workfiles(addon: SiteSyncAddon, project: str, folder: str,
+def local_workfiles(addon: SiteSyncApi, project: str, folder: str,
                     task: str) -> list[tuple[int, Path]]:
     """The task's workfiles on this machine (any extension), by version."""
     leaf = _folder(folder).rsplit("/", 1)[-1]
@@ -93,19 +94,18 @@ def local_workfiles(addon: SiteSyncAddon, project: str, folder: str,
     return sorted(found)
 
 
-def last_published_workfile(addon: SiteSyncAddon, project: str, folder: str,
-                            task: str) -> dict | None:
+def last_published_workfile(addon: SiteSyncApi, project: str, folder: str,
+                            task: str) -> Version | None:
     """The highest published version of the task's workfile in ``folder`` (hero versions
     left out), or None; a version document with its ``links``."""
     folder = _folder(folder)
-    api, base = addon.api, f"/api/projects/{project}"
-    folder_doc = next((f for f in api.get(f"{base}/folders") if f["path"] == folder), None)
+    catalog = addon.client.catalog
+    folder_doc = next((f for f in catalog.folders(project) if f["path"] == folder), None)
     if folder_doc is None:
         return None
     versions = [version
-                for product in api.get(f"{base}/products", params={"folderId": folder_doc["id"]})
+                for product in catalog.products(project, folder_doc["id"])
                 if product["productType"] == WORKFILE_PRODUCT_TYPE
-                for version in api.get(f"{base}/versions", params={
-                    "productId": product["id"], "task": _task(task)})
+                for version in catalog.versions(project, product["id"], _task(task))
                 if version["version"] > 0]
     return max(versions, key=lambda v: v["version"], default=None)

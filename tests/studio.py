@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from sitesync_addon import SiteSyncAddon
-from sitesync_addon.engine.service import SiteSyncThread
 from sitesync_addon.publish import publish_files
 from tests.conftest import ADMIN_KEY
 
@@ -47,13 +46,13 @@ class Studio:
         multi-chunk files) and run a sync service as that site until idle; it uploads from
         the studio root. Returns the representation."""
         admin = self.publisher
-        admin.api.put(f"/api/{admin.endpoint_prefix}/settings", json={
+        admin.client.http.put(f"/api/{admin.endpoint_prefix}/settings", json={
             "enabled": True,
             "config": {"retry_cnt": 3, "active_site": "studio", "remote_site": site["name"]},
             "sites": [site]})
         admin.clear_caches()
         rep = self.publish("sh010", [0, 1000, 300_000, 9 * 1024 * 1024 + 7])
-        thread = SiteSyncThread(admin, active_site=site["name"], state_dir=state_dir)
+        thread = admin.create_service(active_site=site["name"], state_dir=state_dir)
         assert thread.site_pairs(PROJECT) == [("studio", site["name"])]
         try:
             assert thread.run_until_idle() is True
@@ -71,10 +70,10 @@ def studio(server, tmp_path) -> Studio:  # type: ignore[no-untyped-def]
     local_root.mkdir()
     admin = SiteSyncAddon(server.url, ADMIN_KEY, site_id="publisher")
     settings = f"/api/{admin.endpoint_prefix}/settings"
-    admin.api.post("/api/projects", json={"name": PROJECT,
+    admin.client.http.post("/api/projects", json={"name": PROJECT,
                                           "roots": {"work": {"linux": str(root)}}})
-    admin.api.put(settings, json={"enabled": True, "config": {"retry_cnt": 3}})
-    admin.api.put(f"{settings}/{PROJECT}/site/{LOCAL_ID}", json={
+    admin.client.http.put(settings, json={"enabled": True, "config": {"retry_cnt": 3}})
+    admin.client.http.put(f"{settings}/{PROJECT}/site/{LOCAL_ID}", json={
         "active_site": "local", "remote_site": "studio",
         "local_roots": [{"name": "work", "path": str(local_root)}]})
     artist = SiteSyncAddon(server.url, ADMIN_KEY, site_id=LOCAL_ID)

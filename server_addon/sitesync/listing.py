@@ -276,7 +276,7 @@ def file_summary(row: dict | None, file_size: int) -> dict:
             "retries": row["retries"], "paused": row["paused"]}
 
 
-def _file_item(file_row, local: dict | None, remote: dict | None) -> dict:  # type: ignore[no-untyped-def]
+def _file_item(file_row, local: dict | None, remote: dict | None) -> dict:
     def on(state: dict | None) -> dict | None:
         if state is None:
             return None

@@ -166,14 +166,19 @@ def release_worker(conn: Connection, *, project_id: uuid.UUID, worker_id: str) -
     return len(held)
 
 
-def _report_values(row, item: Report, retry_cnt: int, lease_seconds: float,  # type: ignore[no-untyped-def]
+def _report_values(row, item: Report, retry_cnt: int, lease_seconds: float,
                    now: float) -> dict:
     if item.outcome == "done":
         return file_values(SiteSyncStatus.OK, row.full_size, now)
     if item.outcome == "release":
-        # The worker deleted its partial copy: nothing of the file is on the target.
-        return {"status": SiteSyncStatus.QUEUED, "lease_owner": None, "lease_expires_at": None,
-                "progress": 0.0, "size": 0, "updated_at": now}
+        # The worker deleted its partial copy: nothing of the file is on the target. A release
+        # costs no retry; its message says why the file waits (a site that is down).
+        values = {"status": SiteSyncStatus.QUEUED, "lease_owner": None,
+                  "lease_expires_at": None, "progress": 0.0, "size": 0, "updated_at": now,
+                  "available_at": now + max(0.0, item.retry_after)}
+        if item.error is not None:
+            values["message"] = item.error[:4000]
+        return values
     if item.outcome == "error":
         update_ = FileUpdate(item.file_id, error=item.error or "transfer failed",
                              retry_after=item.retry_after)

@@ -59,7 +59,7 @@ class SiteBase(BaseModel):
 
 # Every installed provider's settings model, so the schema and validation include it.
 PROVIDER_BLOCKS: dict[str, type[ProviderSettings]] = registry().settings_models()
-Site = create_model(  # type: ignore[call-overload]
+Site = create_model(  # type: ignore[call-overload]  # field types built at run time
     "Site", __base__=SiteBase, __doc__=SiteBase.__doc__,
     **{code: (model | None, None) for code, model in PROVIDER_BLOCKS.items()})
 

@@ -2,35 +2,29 @@
 from __future__ import annotations
 
 import logging
-import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from sitesync_addon.contract.base import AddonBase
-from sitesync_addon.providers.base import relative_path
-from sitesync_addon.sites import DEFAULT_SITE, LOCAL_PROVIDER
+from sitesync_addon.client.types import Representation
+from sitesync_addon.contract.base import ApiBase
+from sitesync_addon.paths import template_to_site_path
+from sitesync_addon.platform import current_platform
+from sitesync_addon.providers.local_drive import prune_empty_folders
+from sitesync_addon.sites import DEFAULT_SITE
 from sitesync_addon.status import SiteSyncStatus
 
 log = logging.getLogger(__name__)
-_TEMPLATE = re.compile(r"^\{root\[(?P<root>[^\]]+)\]\}/(?P<rest>.+)$")
 
 
-def template_to_site_path(file_path: str) -> str:
-    """``{root[work]}/a/b.exr`` -> ``work/a/b.exr``, the path providers take."""
-    match = _TEMPLATE.match(file_path)
-    if match is None:
-        raise ValueError(f"'{file_path}' is not a path template like '{{root[work]}}/a/b'")
-    return relative_path(f"{match['root']}/{match['rest']}")
+class FilesMixin(ApiBase):
+    wake_callbacks: list[Callable[[], None]]
 
-
-class FilesMixin(AddonBase):
     def get_anatomy(self, project_name: str) -> dict[str, Any]:
         """The project's path model: roots for this platform and the path template (cached)."""
-        cache = self.__dict__.setdefault("_anatomy_cache", {})
+        cache: dict[str, dict[str, Any]] = self.__dict__.setdefault("_anatomy_cache", {})
         if project_name not in cache:
-            from sitesync_addon.platform import current_platform
-
-            roots = self.api.get(f"/api/projects/{project_name}/siteRoots",
-                                 params={"platform": current_platform()})
+            roots = self.client.projects.site_roots(project_name, current_platform())
             cache[project_name] = {
                 "roots": roots,
                 "templates": {"publish": "{root[work]}/{project}/{folder}/{product}/"
@@ -39,21 +33,21 @@ class FilesMixin(AddonBase):
 
     def get_local_file_path(self, project_name: str, site_name: str, file_path: str) -> str:
         """The real path on this machine of a path template on a local_drive site."""
-        provider = self.provider_for(project_name, site_name)
-        if provider.code != LOCAL_PROVIDER:
+        provider = self.sites.provider(project_name, site_name)
+        if not provider.features.local_path:
             raise ValueError(f"site '{site_name}' uses '{provider.code}', not a local drive")
         return str(provider.real_path(template_to_site_path(file_path)))
 
-    def _representations(self, project_name: str) -> list[dict]:
-        return self.api.get(f"/api/projects/{project_name}/representations")
+    def _representations(self, project_name: str) -> list[Representation]:
+        return self.client.catalog.representations(project_name)
 
     def validate_project(self, project_name: str, site_name: str,
                          reset_missing: bool = False) -> dict[str, int]:
         """Record files present on the site as OK; with ``reset_missing`` requeue missing ones."""
         site_name = self._as_local_id(site_name)
-        provider = self.provider_for(project_name, site_name)
+        provider = self.sites.provider(project_name, site_name)
         representations = self._representations(project_name)
-        states = self._site_states(project_name, [r["id"] for r in representations],
+        states = self.site_states(project_name, [r["id"] for r in representations],
                                    [site_name])
         counts = {"added": 0, "reset": 0}
         for rep in representations:
@@ -62,7 +56,8 @@ class FilesMixin(AddonBase):
             present_new, missing = [], []
             for item in rep["files"]:
                 stat = provider.stat(template_to_site_path(item["path"]))
-                is_ok = recorded.get(item["id"], {}).get("status") == SiteSyncStatus.OK
+                held = recorded.get(item["id"])
+                is_ok = held is not None and held["status"] == SiteSyncStatus.OK
                 if stat is not None and stat.size == item["size"] and not is_ok:
                     present_new.append(item["id"])
                 elif stat is None and is_ok:
@@ -84,8 +79,8 @@ class FilesMixin(AddonBase):
         if site_name != self.local_site_id:
             raise ValueError(f"only files of this machine's site ({self.local_site_id}) are "
                              f"deleted, not those of '{site_name}'")
-        provider = self.provider_for(project_name, site_name)
-        if provider.code != LOCAL_PROVIDER:
+        provider = self.sites.provider(project_name, site_name)
+        if not provider.features.local_path:
             raise ValueError(f"site '{site_name}' is not a local drive of this machine")
         removed = 0
         for rep_id in representation_ids:
@@ -95,7 +90,8 @@ class FilesMixin(AddonBase):
                 if provider.stat(path) is not None:
                     provider.delete(path)
                     removed += 1
-                provider.delete_empty_folders(path)
+                prune_empty_folders(provider.real_path(path),
+                                    Path(provider.roots[path.partition("/")[0]]))
         return removed
 
     def clear_project(self, project_name: str, site_name: str) -> int:
@@ -108,7 +104,7 @@ class FilesMixin(AddonBase):
             raise ValueError("clear_project never clears 'studio'")
         representation_ids = [r["id"] for r in self._representations(project_name)]
         removed = self._remove_local_files(project_name, representation_ids, site_name)
-        states = self._site_states(project_name, representation_ids, [site_name])
+        states = self.site_states(project_name, representation_ids, [site_name])
         for rep_id, sites in states.items():
             if site_name in sites:
                 self.remove_site(project_name, rep_id, site_name)
@@ -117,8 +113,8 @@ class FilesMixin(AddonBase):
 
     def reset_timer(self) -> None:
         """Wake every sync service now (this process's and, through the server, others')."""
-        wake = getattr(self, "_wake_local_thread", None)
-        if wake:
+        for wake in self.wake_callbacks:
             wake()
         for project in self.get_enabled_projects():
-            self.api.post(f"/api/{self.endpoint_prefix}/{project}/reset_timer")
+            self.client.work.reset_timer(project)
+

@@ -3,18 +3,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable
 from typing import Any
 
-from sitesync_addon.contract.base import AddonBase
-from sitesync_addon.errors import SiteAlreadyPresentError
-from sitesync_addon.server_api import NotFoundError
-from sitesync_addon.sites import DEFAULT_SITE, LOCAL_SITE
+from sitesync_addon.client.state import IDS_PER_REQUEST, chunks
+from sitesync_addon.client.types import SideStatus, StateItem
+from sitesync_addon.contract.base import ApiBase
+from sitesync_addon.errors import ConfigError, ServerNotFound, SiteAlreadyPresentError
+from sitesync_addon.sites import DEFAULT_SITE
 from sitesync_addon.status import SiteSyncStatus, SyncStatus
 
 log = logging.getLogger(__name__)
-PAGE = 1000
-IDS_PER_REQUEST = 200  # keeps query strings short enough for any proxy
 
 
 def representation_id_of(representation: Any) -> str:
@@ -27,12 +25,7 @@ def representation_id_of(representation: Any) -> str:
         raise ValueError(f"'{representation}' is not a representation id") from None
 
 
-def _chunks(items: list, size: int = PAGE) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def side_progress(side: dict[str, Any]) -> float:
+def side_progress(side: SideStatus) -> float:
     """1 when OK, the mean file progress while in progress, else 0."""
     if side["status"] == SiteSyncStatus.OK:
         return 1.0
@@ -41,54 +34,11 @@ def side_progress(side: dict[str, Any]) -> float:
     return 0.0
 
 
-class StateMixin(AddonBase):
-    def _state_url(self, project_name: str, *parts: str) -> str:
-        return "/".join([f"/api/{self.endpoint_prefix}/{project_name}", *parts])
-
+class StateMixin(ApiBase):
     def _require_enabled(self, project_name: str) -> None:
         if not self.is_project_enabled(project_name, single=True):
-            raise ValueError(f"site sync is not enabled for project '{project_name}'; enable it "
-                             "in the project's settings ('enabled': true)")
-
-    def _representation(self, project_name: str, representation_id: str) -> dict:
-        try:
-            return self.api.get(f"/api/projects/{project_name}/representations/"
-                                f"{representation_id}")
-        except NotFoundError:
-            raise ValueError(f"representation {representation_id} does not exist in project "
-                             f"'{project_name}'") from None
-
-    def _site_states(self, project_name: str, representation_ids: list[str],
-                     sites: list[str] | None = None) -> dict[str, dict[str, dict]]:
-        """``{representation id: {site: state with files by id}}``."""
-        result: dict[str, dict[str, dict]] = {}
-        for chunk in _chunks(representation_ids, IDS_PER_REQUEST):
-            params: dict[str, Any] = {"representationIds": chunk}
-            if sites:
-                params["siteNames"] = sites
-            for item in self.api.get(self._state_url(project_name, "state", "representations"),
-                                     params=params):
-                result[item["representationId"]] = {
-                    site["name"]: {**site, "files": {f["id"]: f for f in site["files"]}}
-                    for site in item["sites"]}
-        return result
-
-    def _listing(self, project_name: str, local_site: str, remote_site: str,
-                 **filters: Any) -> Iterable[dict]:
-        page = 1
-        while True:
-            found = self.api.get(self._state_url(project_name, "state"), params={
-                "localSite": local_site, "remoteSite": remote_site, "page": page,
-                "pageLength": filters.pop("pageLength", PAGE), **filters})
-            yield from found["representations"]
-            if page * found["pageLength"] >= found["total"]:
-                return
-            page += 1
-
-    def _post_state(self, project_name: str, representation_id: str, site: str,
-                    body: dict[str, Any], reset: bool = False) -> None:
-        self.api.post(self._state_url(project_name, "state", representation_id, site),
-                      json=body, params={"reset": "true"} if reset else None)
+            raise ConfigError(f"site sync is not enabled for project '{project_name}'; enable "
+                              "it in the project's settings ('enabled': true)")
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -102,11 +52,11 @@ class StateMixin(AddonBase):
         representation = self._representation(project_name, representation_id)
         if not representation["files"]:
             return
-        existing = self._site_states(project_name, [representation_id], [site_name]).get(
+        existing = self.site_states(project_name, [representation_id], [site_name]).get(
             representation_id, {}).get(site_name)
         if file_id is not None:
-            held = existing and existing["files"].get(str(file_id), {}).get("status")
-            if existing and held == SiteSyncStatus.OK and not force:
+            held = existing["files"].get(str(file_id)) if existing else None
+            if held is not None and held["status"] == SiteSyncStatus.OK and not force:
                 raise SiteAlreadyPresentError(f"site '{site_name}' holds file {file_id} of "
                                               f"representation {representation_id} already")
             self._post_state(project_name, representation_id, site_name,
@@ -128,9 +78,8 @@ class StateMixin(AddonBase):
         representation_id = representation_id_of(representation_id)
         site_name = self._as_local_id(site_name)
         try:
-            self.api.delete(self._state_url(project_name, "state", representation_id,
-                                            site_name))
-        except NotFoundError as exc:
+            self.client.state.remove(project_name, representation_id, site_name)
+        except ServerNotFound as exc:
             log.info("remove_site: %s", exc)
         if remove_local_files and site_name != self.local_site_id:
             log.warning("remove_site: files on site '%s' are not this machine's (%s); kept",
@@ -159,7 +108,7 @@ class StateMixin(AddonBase):
             self._post_state(project_name, representation_id, site_name, {}, reset=True)
 
     def update_db(self, project_name: str, repre_status: Any, site_name: str | None,
-                  new_file_id: str | None = None, file: dict | None = None,
+                  new_file_id: str | None = None, file: dict[str, Any] | None = None,
                   side: str | None = None, error: str | None = None,
                   progress: float | None = None, priority: int | None = None,
                   pause: bool | None = None) -> None:
@@ -194,34 +143,21 @@ class StateMixin(AddonBase):
     def handle_alternate_site(self, project_name: str, representation_id: str,
                               processed_site: str, file_id: str) -> None:
         """Give every alternative of ``processed_site`` the state that file has there."""
-        representation_id = representation_id_of(representation_id)
-        sites = self.get_sync_project_setting(project_name)["sites"]
-        site = sites.get(processed_site)
-        if not site or not site.get("alternative_sites"):
-            return
-        states = self._site_states(project_name, [representation_id]).get(representation_id, {})
-        source = states.get(processed_site)
-        if source is None or str(file_id) not in source["files"]:
-            return
-        status = source["files"][str(file_id)]["status"]
-        for alternative in site["alternative_sites"]:
-            if alternative == LOCAL_SITE:
-                continue
-            self._post_state(project_name, representation_id, alternative,
-                             {"files": [{"id": str(file_id), "status": int(status)}]})
+        self.sites.mirror_to_alternatives(project_name, representation_id_of(representation_id),
+                                          processed_site, str(file_id))
 
     # -- reading -----------------------------------------------------------------------------
 
     def get_repre_sync_state(self, project_name: str, representation_id: str,
                              local_site_name: str, remote_site_name: str | None = None,
-                             **kwargs: Any) -> dict | None:
+                             **kwargs: Any) -> StateItem | None:
         """The listing item of one representation for a site pair, None without local state."""
         representation_id = representation_id_of(representation_id)
         remote_site_name = remote_site_name or local_site_name
-        states = self._site_states(project_name, [representation_id], [local_site_name])
+        states = self.site_states(project_name, [representation_id], [local_site_name])
         if local_site_name not in states.get(representation_id, {}):
             return None
-        items = list(self._listing(project_name, local_site_name, remote_site_name,
+        items = list(self.client.state.listing(project_name, local_site_name, remote_site_name,
                                    representationIds=[representation_id]))
         return items[0] if items else None
 
@@ -231,19 +167,19 @@ class StateMixin(AddonBase):
                                        **kwargs: Any) -> dict[str, tuple[float, float]]:
         ids = [representation_id_of(r) for r in representation_ids]
         remote_site_name = remote_site_name or local_site_name
-        result = {}
-        for chunk in _chunks(ids, IDS_PER_REQUEST):
-            for item in self._listing(project_name, local_site_name, remote_site_name,
+        result: dict[str, tuple[float, float]] = {}
+        for chunk in chunks(ids, IDS_PER_REQUEST):
+            for item in self.client.state.listing(project_name, local_site_name, remote_site_name,
                                       representationIds=chunk):
                 result[item["representationId"]] = (side_progress(item["localStatus"]),
                                                     side_progress(item["remoteStatus"]))
         return result
 
     def _versions_listing(self, project_name: str, version_ids: list[str], local_site: str,
-                          remote_site: str) -> dict[str, list[dict]]:
-        by_version: dict[str, list[dict]] = {str(v): [] for v in version_ids}
-        for chunk in _chunks([str(v) for v in version_ids], IDS_PER_REQUEST):
-            for item in self._listing(project_name, local_site, remote_site,
+                          remote_site: str) -> dict[str, list[StateItem]]:
+        by_version: dict[str, list[StateItem]] = {str(v): [] for v in version_ids}
+        for chunk in chunks([str(v) for v in version_ids], IDS_PER_REQUEST):
+            for item in self.client.state.listing(project_name, local_site, remote_site,
                                       versionIdsFilter=chunk):
                 by_version[item["versionId"]].append(item)
         return by_version
@@ -252,7 +188,7 @@ class StateMixin(AddonBase):
                                  local_site_name: str, remote_site_name: str,
                                  **kwargs: Any) -> dict[str, tuple[int, int]]:
         """``{version id: (representations OK locally, OK remotely)}``."""
-        result = {}
+        result: dict[str, tuple[int, int]] = {}
         for version_id, items in self._versions_listing(project_name, version_ids,
                                                         local_site_name,
                                                         remote_site_name).items():
@@ -262,7 +198,7 @@ class StateMixin(AddonBase):
         return result
 
     def get_repre_info_for_versions(self, project_name: str, version_ids: list[str],
-                                    active_site: str, remote_site: str) -> list[dict]:
+                                    active_site: str, remote_site: str) -> list[dict[str, Any]]:
         listing = self._versions_listing(project_name, version_ids, active_site, remote_site)
         return [{"id": version_id, "repre_count": len(items),
                  "avail_repre_local": sum(i["localStatus"]["status"] == SiteSyncStatus.OK
@@ -283,9 +219,9 @@ class StateMixin(AddonBase):
             raise ValueError("get_progress_for_repre needs local_site_name")
         representation_id = representation_id_of(representation)
         sites = [s for s in (local_site_name, remote_site_name) if s]
-        states = self._site_states(project_name, [representation_id], sites).get(
+        states = self.site_states(project_name, [representation_id], sites).get(
             representation_id, {})
-        result = {}
+        result: dict[str, float] = {}
         for site in sites:
             state = states.get(site)
             if state is None or not state["files"]:
@@ -300,7 +236,7 @@ class StateMixin(AddonBase):
                                   site_name: str, max_retries: int | None = None) -> bool:
         """All files OK on the site; with ``max_retries``, ValueError once retries reach it."""
         representation_id = representation_id_of(representation_id)
-        state = self._site_states(project_name, [representation_id], [site_name]).get(
+        state = self.site_states(project_name, [representation_id], [site_name]).get(
             representation_id, {}).get(site_name)
         if state is None or not state["files"]:
             return False
@@ -314,30 +250,29 @@ class StateMixin(AddonBase):
         return all(f["status"] == SiteSyncStatus.OK for f in files)
 
     def get_sync_representations(self, project_name: str, active_site: str, remote_site: str,
-                                 limit: int = 10) -> list[dict]:
+                                 limit: int = 10) -> list[StateItem]:
         """Work: uploads (local OK, remote QUEUED), topped up with downloads (the mirror)."""
         ok, queued = int(SiteSyncStatus.OK), int(SiteSyncStatus.QUEUED)
-        found = []
+        found: list[StateItem] = []
         for local_status, remote_status in ((ok, queued), (queued, ok)):
             if len(found) >= limit:
                 break
-            page = self.api.get(self._state_url(project_name, "state"), params={
-                "localSite": active_site, "remoteSite": remote_site,
-                "localStatusFilter": local_status, "remoteStatusFilter": remote_status,
-                "pageLength": limit - len(found)})
+            page = self.client.state.page(
+                project_name, active_site, remote_site, localStatusFilter=local_status,
+                remoteStatusFilter=remote_status, pageLength=limit - len(found))
             found.extend(page["representations"])
         return found
 
     def check_status(self, file_state: dict[str, Any], local_site: str, remote_site: str,
                      config_preset: dict[str, Any]) -> SyncStatus:
-        """The decision for one file; ``file_state`` maps site names to {status, retries}."""
+        """The decision for one file of the state listing (``localStatus`` and
+        ``remoteStatus``, each with ``status`` and ``retries``); a map of site name to status
+        works too."""
         if not ({local_site, remote_site} & self.acting_sites):
             return SyncStatus.DO_NOTHING
         config = config_preset.get("config", config_preset)
         retry_cnt = int(config.get("retry_cnt", 3))
-        na = {"status": SiteSyncStatus.NA, "retries": 0}
-        local = file_state.get(local_site) or na
-        remote = file_state.get(remote_site) or na
+        local, remote = _sides(file_state, local_site, remote_site)
         if (local["status"] != SiteSyncStatus.OK and remote["status"] == SiteSyncStatus.OK
                 and local.get("retries", 0) < retry_cnt):
             return SyncStatus.DO_DOWNLOAD
@@ -347,11 +282,19 @@ class StateMixin(AddonBase):
         return SyncStatus.DO_NOTHING
 
 
-def _project_of(representation: dict) -> str:
+def _sides(file_state: dict[str, Any], local_site: str,
+           remote_site: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    na = {"status": SiteSyncStatus.NA, "retries": 0}
+    if "localStatus" in file_state or "remoteStatus" in file_state:
+        return file_state.get("localStatus") or na, file_state.get("remoteStatus") or na
+    return file_state.get(local_site) or na, file_state.get(remote_site) or na
+
+
+def _project_of(representation: dict[str, Any]) -> str:
     context = representation.get("context") or {}
     project = context.get("project")
     name = project.get("name") if isinstance(project, dict) else project
     name = name or representation.get("project_name") or representation.get("projectName")
     if not name:
         raise ValueError("the representation does not name its project; pass project_name")
-    return name
+    return str(name)

@@ -1,117 +1,221 @@
-"""Batches outcomes and progress of claimed files into few server calls."""
+"""The reporter: one thread owns every report to the server and reads the answers.
+
+Workers hand it outcomes and progress and never wait on the network. It sends final reports
+in batches (at ``batch_size``, or ``final_delay`` after the oldest waiting one), and every
+``progress_every`` seconds the progress of every file the service holds, which renews their
+leases, files still waiting their turn included. An answer saying a file is paused, or that
+its lease is no longer ours, goes to ``on_answer`` so the transfer stops at its next chunk.
+Reports the server could not take (it is away) are kept and sent again; a final "done" that
+the server refuses (the lease moved to another service) is logged, never dropped silently.
+"""
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from typing import Any
 
-from sitesync_addon.server_api import ServerApi, ServerError
+from sitesync_addon.client.types import Outcome, Report, ReportResult, WorkItem
+from sitesync_addon.client.work import Work
+from sitesync_addon.errors import ResumableError, ServerError
 
 log = logging.getLogger(__name__)
+Key = tuple[str, str, str]  # project, representation id, file id
+AnswerHandler = Callable[[Key, ReportResult], None]
+DoneHandler = Callable[[str, Report], None]
 
 
-class Reporter:
-    """Collects reports per project; flushes finished ones in batches, progress on a timer."""
+def key_of(project: str, item: WorkItem) -> Key:
+    return project, item["representationId"], item["fileId"]
 
-    def __init__(self, api: ServerApi, prefix: str, worker_id: str, lease_seconds: float,
-                 progress_every: float, batch_size: int = 200) -> None:
-        self.api = api
-        self.prefix = prefix
+
+def _report(item: WorkItem, outcome: Outcome, **extra: Any) -> Report:
+    report: Report = {"representationId": item["representationId"], "fileId": item["fileId"],
+                      "site": item["targetSite"], "outcome": outcome}
+    report.update(extra)  # type: ignore[typeddict-item]  # keys checked by Report's callers
+    return report
+
+
+class Reporter(threading.Thread):
+    def __init__(self, work: Work, worker_id: str, lease_seconds: float,
+                 progress_every: float, on_answer: AnswerHandler, batch_size: int = 200,
+                 final_delay: float = 0.5, on_done: DoneHandler | None = None) -> None:
+        super().__init__(name="sitesync-report", daemon=True)
+        self.work = work
         self.worker_id = worker_id
         self.lease_seconds = lease_seconds
         self.progress_every = progress_every
+        self.on_answer = on_answer
+        self.on_done = on_done  # called here, after the server took a "done"
         self.batch_size = batch_size
-        self._lock = threading.Lock()
-        self._done: dict[str, list[dict]] = {}
-        self._done_since: float | None = None  # when the oldest unsent final report came
-        self._progress: dict[tuple, dict] = {}
+        self.final_delay = min(final_delay, progress_every)
+        self._cond = threading.Condition()
+        self._finals: dict[str, list[Report]] = {}
+        self._sending = 0  # final reports out on the wire now
+        self._oldest_final: float | None = None
+        self._held: dict[Key, Report] = {}  # claimed and not finished: progress so far
         self._last_progress = time.monotonic()
-        self._sender = ThreadPoolExecutor(1, thread_name_prefix="sitesync-report")
-        self._sending: Future | None = None
+        self._progress_now = False
+        self._sent_generation = 0  # bumped after each round of sending
+        self._stopping = False
+        self._away_until = 0.0  # the server was away: wait before sending again
+        self.lost_leases = 0  # files the server said are no longer ours
 
-    def outcome(self, project: str, item: dict, outcome: str, **extra: Any) -> None:
-        """Queue a final report; sent with 'batch_size' others, or within 'progress_every'
-        seconds of the first one waiting (the server shows it, the lease stops mattering)."""
-        now = time.monotonic()
-        with self._lock:
-            self._progress.pop((project, item["representationId"], item["fileId"]), None)
-            self._done.setdefault(project, []).append(_report(item, outcome, **extra))
-            if self._done_since is None:
-                self._done_since = now
-            due = (len(self._done[project]) >= self.batch_size
-                   or now - self._done_since >= self.progress_every)
-        if due:
-            self.flush_soon()
+    # -- what workers call ---------------------------------------------------------------
 
-    def progress(self, project: str, item: dict, written: int) -> None:
+    def hold(self, project: str, item: WorkItem) -> None:
+        """A claimed file: its lease is renewed with every progress round until it ends."""
+        with self._cond:
+            self._held[key_of(project, item)] = _report(item, "progress", progress=0.0,
+                                                        size=0)
+
+    def progress(self, project: str, item: WorkItem, written: int) -> None:
         fraction = written / item["size"] if item["size"] else 1.0
-        with self._lock:
-            self._progress[(project, item["representationId"], item["fileId"])] = _report(
-                item, "progress", progress=min(fraction, 1.0), size=written)
-        if time.monotonic() - self._last_progress >= self.progress_every:
-            self.flush(progress=True)
+        with self._cond:
+            key = key_of(project, item)
+            if key in self._held:
+                self._held[key] = _report(item, "progress", progress=min(fraction, 1.0),
+                                          size=written)
 
-    def flush_soon(self) -> None:
-        """Send finished reports in the background, so the next files can move meanwhile."""
-        self._wait_for_sending()
-        sending = self._sender.submit(self._send_done_keeping_failures)
-        with self._lock:
-            self._sending = sending
+    def outcome(self, project: str, item: WorkItem, outcome: Outcome, **extra: Any) -> None:
+        """A final report: done, error (a retry) or release (back to the queue)."""
+        with self._cond:
+            self._held.pop(key_of(project, item), None)
+            self._finals.setdefault(project, []).append(_report(item, outcome, **extra))
+            if self._oldest_final is None:
+                self._oldest_final = time.monotonic()
+            self._cond.notify_all()
 
-    def _send_done_keeping_failures(self) -> None:
-        with self._lock:
-            done, self._done, self._done_since = self._done, {}, None
-        self._send_done(done, keep_failed=True)
+    def send_progress_now(self) -> None:
+        """Send the progress of every held file at once (something was paused)."""
+        with self._cond:
+            self._progress_now = True
+            self._cond.notify_all()
 
-    def _send_done(self, done: dict[str, list[dict]], keep_failed: bool) -> None:
-        """Send final reports; what the server did not take is kept for the next flush
-        (leases still hold the files), and raised unless ``keep_failed``."""
-        batches = list(done.items())
-        for index, (project, reports) in enumerate(batches):
-            try:
-                self._send(project, reports)
-            except ServerError as exc:
-                unsent = [(project, reports)] if keep_failed else batches[index:]
-                with self._lock:
-                    for name, kept in unsent:
-                        self._done.setdefault(name, [])[:0] = kept
-                    self._done_since = self._done_since or time.monotonic()
-                if not keep_failed:
-                    raise
-                log.warning("reporting to the server failed, will retry: %s", exc)
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every final report queued so far was sent; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            self._progress_now = True
+            self._cond.notify_all()
+            target = self._sent_generation + 1
+            while self._finals or self._sending or self._sent_generation < target:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                if not self.is_alive():
+                    return not (self._finals or self._sending)
+                self._cond.wait(remaining if remaining is not None else 1.0)
+            return True
 
-    def _wait_for_sending(self) -> None:
-        with self._lock:
-            sending, self._sending = self._sending, None
-        if sending is not None:
-            sending.result()
+    def pending(self) -> int:
+        """Final reports not yet taken by the server."""
+        with self._cond:
+            return sum(len(r) for r in self._finals.values()) + self._sending
 
-    def flush(self, progress: bool = False) -> dict[tuple, dict]:
-        """Send what is pending; return the server's answers to progress reports by file."""
-        self._wait_for_sending()
-        with self._lock:
-            done, self._done, self._done_since = self._done, {}, None
-            pending = dict(self._progress) if progress else {}
+    def stop(self, timeout: float = 10.0) -> None:
+        """Send what is left (for at most ``timeout`` seconds), then end."""
+        self.flush(timeout)
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self.is_alive():
+            self.join(timeout)
+
+    # -- the thread ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping and not self._due():
+                    self._cond.wait(self._wait_time())
+                if self._stopping:
+                    return
+                finals, self._finals, self._oldest_final = self._finals, {}, None
+                self._sending = sum(len(r) for r in finals.values())
+                progress = None
+                if self._progress_now or self._progress_due():
+                    progress = dict(self._held)
+                    self._progress_now = False
+                    self._last_progress = time.monotonic()
+            kept = self._send_finals(finals)
             if progress:
-                self._last_progress = time.monotonic()
-        answers: dict[tuple, dict] = {}
-        self._send_done(done, keep_failed=False)
-        by_project: dict[str, list[tuple]] = {}
-        for key in pending:
+                self._send_progress(progress)
+            with self._cond:
+                for project, reports in kept.items():
+                    self._finals.setdefault(project, [])[:0] = reports
+                if kept and self._oldest_final is None:
+                    self._oldest_final = time.monotonic()
+                self._sending = 0
+                self._sent_generation += 1
+                self._cond.notify_all()
+
+    def _progress_due(self) -> bool:
+        return time.monotonic() - self._last_progress >= self.progress_every
+
+    def _due(self) -> bool:
+        if time.monotonic() < self._away_until:
+            return False
+        if self._progress_now or (self._held and self._progress_due()):
+            return True
+        if not self._finals or self._oldest_final is None:
+            return False
+        waiting = sum(len(r) for r in self._finals.values())
+        return (waiting >= self.batch_size
+                or time.monotonic() - self._oldest_final >= self.final_delay)
+
+    def _wait_time(self) -> float:
+        now = time.monotonic()
+        times = [self._last_progress + self.progress_every, self._away_until]
+        if self._oldest_final is not None:
+            times.append(self._oldest_final + self.final_delay)
+        return max(0.01, min(t for t in times if t > now) - now) if any(
+            t > now for t in times) else 0.05
+
+    def _send(self, project: str, reports: list[Report]) -> list[ReportResult] | None:
+        """The answers, or None when the server is away (the reports are kept)."""
+        try:
+            return self.work.report(project, self.worker_id, self.lease_seconds, reports)
+        except ResumableError as exc:
+            log.warning("reporting to the server failed, will send again: %s", exc)
+            self._away_until = time.monotonic() + 1.0
+            return None
+        except ServerError as exc:
+            log.error("the server refused %d report(s) of project '%s': %s", len(reports),
+                      project, exc)
+            return []
+
+    def _send_finals(self, finals: dict[str, list[Report]]) -> dict[str, list[Report]]:
+        kept: dict[str, list[Report]] = {}
+        for project, reports in finals.items():
+            answers = self._send(project, reports)
+            if answers is None:
+                kept[project] = reports
+                continue
+            for report, answer in zip(reports, answers, strict=False):
+                if not answer.get("accepted"):
+                    log.warning("the server did not take '%s' of file %s (%s): %s",
+                                report["outcome"], report["fileId"], report["site"],
+                                answer.get("detail"))
+                elif report["outcome"] == "done" and self.on_done is not None:
+                    self._after_done(project, report)
+        return kept
+
+    def _after_done(self, project: str, report: Report) -> None:
+        assert self.on_done is not None
+        try:
+            self.on_done(project, report)
+        except ServerError as exc:
+            log.warning("after file %s reached '%s': %s", report["fileId"], report["site"], exc)
+
+    def _send_progress(self, progress: dict[Key, Report]) -> None:
+        by_project: dict[str, list[Key]] = {}
+        for key in progress:
             by_project.setdefault(key[0], []).append(key)
         for project, keys in by_project.items():
-            results = self._send(project, [pending[k] for k in keys])
-            answers.update(zip(keys, results, strict=True))
-        return answers
-
-    def _send(self, project: str, reports: list[dict]) -> list[dict]:
-        return self.api.post(f"/api/{self.prefix}/{project}/work/report", json={
-            "workerId": self.worker_id, "leaseSeconds": self.lease_seconds,
-            "reports": reports})
-
-
-def _report(item: dict, outcome: str, **extra: Any) -> dict:
-    return {"representationId": item["representationId"], "fileId": item["fileId"],
-            "site": item["targetSite"], "outcome": outcome, **extra}
+            answers = self._send(project, [progress[k] for k in keys])
+            for key, answer in zip(keys, answers or [], strict=False):
+                if not answer.get("accepted"):
+                    self.lost_leases += 1
+                self.on_answer(key, answer)

@@ -1,300 +1,423 @@
-"""The sync service: a background thread that claims work, moves files and reports.
+"""The sync service: one claimer feeds a bounded queue read by N long-lived workers.
 
 It runs as one site: a workstation's local site id (the tray), or any site named to
-``sitesync syncservice --active_site NAME``. It wakes within a second of new work through the
-server's event stream; ``loop_delay`` is only the fallback.
+``sitesync syncservice --active_site NAME``. The service thread is the claimer: it claims
+files under a lease while the queue has room, then waits for room, new work (the server's
+events wake it within a second), the end of a backoff, or ``loop_delay``. Workers move one
+file at a time; each site bounds its own transfers at once. The reporter thread owns every
+report to the server. What a failure costs is decided by ``policy``.
+
+A server outage never stops the service: claims wait and go on, workers finish what they
+hold, and their reports are kept until the server answers again.
 """
 from __future__ import annotations
 
 import logging
-import random
-import socket
+import queue
 import threading
 import time
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import ExitStack
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Protocol
 
-import platformdirs
-
-from sitesync_addon.contract.files import template_to_site_path
-from sitesync_addon.engine.reporter import Reporter
+from sitesync_addon.client import ServerClient
+from sitesync_addon.client.types import Report, ReportResult, WorkItem
+from sitesync_addon.engine.config import EngineConfig
+from sitesync_addon.engine.policy import Action, SiteHealth, decide, jittered
+from sitesync_addon.engine.reporter import Key, Reporter, key_of
 from sitesync_addon.engine.temp_files import TempJournal
 from sitesync_addon.engine.transfer import TransferRequest, transfer
-from sitesync_addon.errors import TransferCancelled
-from sitesync_addon.server_api import ServerError
-from sitesync_addon.sites import DEFAULT_SITE, LOCAL_SITE
+from sitesync_addon.errors import ResumableError, ServerError, SiteSyncError
+from sitesync_addon.paths import template_to_site_path
+from sitesync_addon.providers.base import AbstractProvider
+from sitesync_addon.sites import DEFAULT_SITE, SiteResolver
 from sitesync_addon.status import SiteSyncStatus
 
-if TYPE_CHECKING:
-    from sitesync_addon.addon import SiteSyncAddon
-
 log = logging.getLogger(__name__)
-CLAIM_LIMIT = 200
-LEASE_SECONDS = 300.0
 EVENT_WAIT = 10.0
+SERVER_RETRY_CAP = 30.0
 
 
 class TransferObserver(Protocol):
     """Told about transfers as they go (progress bars)."""
 
-    def started(self, item: dict) -> None: ...
+    def started(self, item: WorkItem) -> None: ...
 
-    def advanced(self, item: dict, written: int) -> None: ...
+    def advanced(self, item: WorkItem, written: int) -> None: ...
 
-    def finished(self, item: dict, outcome: str) -> None: ...
-
-
-def _claimed(claim: Future, holding: bool) -> list[dict]:
-    """The files of a claim. While files are held, a failed claim is logged and ends
-    claiming for this pass, so what is held is still moved or released."""
-    try:
-        return claim.result()
-    except ServerError as exc:
-        if not holding:
-            raise
-        log.warning("claiming more work failed; finishing what is claimed: %s", exc)
-        return []
+    def finished(self, item: WorkItem, outcome: str) -> None: ...
 
 
-def retry_delay(retries: int, base: float, cap: float = 600.0) -> float:
-    """Exponential backoff with full jitter."""
-    return random.uniform(0, min(cap, base * 2 ** retries))
+class Counters:
+    """Files moved and failed attempts, counted from many threads."""
 
-
-class SiteSyncThread(threading.Thread):
-    """Moves files for one acting site until ``stop()``."""
-
-    def __init__(self, addon: SiteSyncAddon, active_site: str | None = None,
-                 concurrency: int = 4, state_dir: Path | None = None,
-                 lease_seconds: float = LEASE_SECONDS) -> None:
-        super().__init__(name="sitesync", daemon=True)
-        self.addon = addon
-        site = active_site or addon.local_site_id
-        self.site = addon.local_site_id if site == LOCAL_SITE else site
-        self.concurrency = concurrency
-        # Stable per machine and site, so a restarted service takes back what it held.
-        self.worker_id = f"{socket.gethostname()}:{self.site}"
-        state_dir = state_dir or Path(platformdirs.user_state_dir("sitesync"))
-        self.journal = TempJournal(state_dir / "in-flight" / self.site)
-        self.lease_seconds = lease_seconds
-        self.reporter = Reporter(addon.api, addon.endpoint_prefix, self.worker_id,
-                                 lease_seconds, addon.LOG_PROGRESS_SEC)
-        self._stop_event = threading.Event()
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._cancels: dict[tuple, threading.Event] = {}
-        self._held_back: set[tuple] = set()  # claimed, not started, paused meanwhile
-        self._providers: dict[tuple[str, str], Any] = {}
-        self._slots: dict[str, threading.Semaphore] = {}  # per provider code
-        self._next_retry_at: float | None = None  # monotonic time a failed file may go again
         self.moved = 0
         self.failed = 0
-        self.observer: TransferObserver | None = None
 
-    # -- lifecycle ----------------------------------------------------------------------------
+    def add(self, moved: int = 0, failed: int = 0) -> None:
+        with self._lock:
+            self.moved += moved
+            self.failed += failed
+
+
+class SyncService(threading.Thread):
+    """Moves files for one site until ``stop()``."""
+
+    def __init__(self, client: ServerClient, sites: SiteResolver,
+                 config: EngineConfig) -> None:
+        super().__init__(name="sitesync", daemon=True)
+        self.client = client
+        self.sites = sites
+        self.config = config
+        self.site = config.site
+        self.worker_id = config.worker_id
+        self.journal = TempJournal(config.state_dir / "in-flight" / self.site)
+        self.health = SiteHealth(cap=config.site_backoff_cap)
+        self.counters = Counters()
+        self.observer: TransferObserver | None = None
+        self.reporter = self._new_reporter()
+        self._queue: queue.Queue[tuple[str, WorkItem] | None] = queue.Queue()
+        self._workers: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._claimed: dict[Key, threading.Event] = {}  # claimed, not finished: cancel events
+        self._held_in: dict[str, str] = {}  # held site -> a project to probe it in
+        self._slots: dict[str, threading.Semaphore] = {}
+        self._retry_at: list[float] = []  # monotonic times failed files may go again
+        self._stop_event = threading.Event()
+        self._wake = threading.Event()
+        self._room = threading.Event()
+        self._cleaned = False
+
+    @property
+    def concurrency(self) -> int:
+        return self.config.concurrency
+
+    @concurrency.setter
+    def concurrency(self, value: int) -> None:
+        self.config.concurrency = value
+
+    @property
+    def moved(self) -> int:
+        return self.counters.moved
+
+    @property
+    def failed(self) -> int:
+        return self.counters.failed
+
+    def _new_reporter(self) -> Reporter:
+        return Reporter(self.client.work, self.worker_id, self.config.lease_seconds,
+                        self.config.log_progress_sec, self._on_answer,
+                        batch_size=self.config.claim_limit, on_done=self._update_alternatives)
+
+    # -- lifecycle -----------------------------------------------------------------------
 
     def run(self) -> None:
-        self.remove_leftovers()
         threading.Thread(target=self._listen, name="sitesync-events", daemon=True).start()
-        while not self._stop_event.is_set():
-            try:
-                busy = self.run_once()
-            except ServerError as exc:
-                log.warning("sync loop: %s", exc)
-                busy = False
-            if not busy:
-                self._wake.wait(timeout=self._idle_wait())
-                self._wake.clear()
+        with self._running():
+            outage = 0
+            while not self._stop_event.is_set():
+                try:
+                    claimed = self._pass()
+                    outage = 0
+                except ResumableError as exc:  # the server is away: wait, then go on
+                    delay = jittered(1.0, outage, SERVER_RETRY_CAP)
+                    outage += 1
+                    log.warning("sync loop: %s; trying again in %.0f s", exc, delay)
+                    self._sleep(delay)
+                    continue
+                except ServerError as exc:
+                    log.warning("sync loop: %s", exc)
+                    claimed = 0
+                except Exception:  # a bug must not end the service quietly
+                    log.exception("sync loop failed; going on in %.0f s", SERVER_RETRY_CAP)
+                    self._sleep(SERVER_RETRY_CAP)
+                    continue
+                if claimed:
+                    self._wait_for_room()
+                else:
+                    self._sleep(self._idle_wait())
 
     def stop(self, timeout: float = 60.0) -> None:
         """Cancel transfers at their next chunk, release their leases, and end the thread."""
         self._stop_event.set()
         self._wake.set()
+        self._room.set()
         if self.is_alive():
             self.join(timeout)
 
     def wake(self) -> None:
         self._wake.set()
 
+    @contextmanager
+    def _running(self) -> Iterator[None]:
+        """Workers and the reporter, started and, at the end, stopped with nothing held."""
+        if not self.reporter.is_alive():
+            if self.reporter.ident is not None:  # a reporter runs once
+                self.reporter = self._new_reporter()
+            self.reporter.start()
+        self._workers = [threading.Thread(target=self._work, name=f"sitesync-move-{n}",
+                                          daemon=True) for n in range(self.concurrency)]
+        for worker in self._workers:
+            worker.start()
+        try:
+            yield
+        finally:
+            for _ in self._workers:
+                self._queue.put(None)  # after the files still queued: those are released
+            for worker in self._workers:
+                worker.join()
+            self.reporter.stop()
+
+    def _sleep(self, seconds: float) -> None:
+        self._wake.wait(timeout=max(0.0, seconds))
+        self._wake.clear()
+
+    def _wait_for_room(self) -> None:
+        """Until the queue is half empty (claim more), or something wakes the service."""
+        while not self._stop_event.is_set() and not self._wake.is_set():
+            if self._queue.qsize() <= self.config.claim_limit // 2:
+                return
+            self._room.wait(0.5)
+            self._room.clear()
+        self._wake.clear()
+
+    def _idle_wait(self) -> float:
+        """Until the next loop, or sooner when a backoff ends."""
+        now = time.monotonic()
+        with self._lock:
+            self._retry_at = [t for t in self._retry_at if t > now]
+            soonest = [min(self._retry_at)] if self._retry_at else []
+        site_change = self.health.next_change()
+        soonest += [site_change] if site_change else []
+        projects = self.sites.enabled_projects()
+        wait = float(min((self.sites.loop_delay(p) for p in projects), default=60))
+        return min([wait] + [t - now for t in soonest])
+
+    # -- claiming ------------------------------------------------------------------------
+
+    def site_pairs(self, project: str) -> list[tuple[str, str]]:
+        """The (local, remote) pairs this site moves files for in a project."""
+        active = self.sites.active_site(project)
+        remote = self.sites.remote_site(project)
+        if self.site in (active, remote):
+            return [(active, remote)] if active != remote else []
+        return [(self.site, DEFAULT_SITE)] if self.site != DEFAULT_SITE else []
+
+    def _pass(self) -> int:
+        """Clean up once, probe held sites, claim while there is room; files claimed."""
+        if not self._cleaned:
+            self.remove_leftovers()
+            self._cleaned = True
+        self._probe_held_sites()
+        claimed = 0
+        for project in self.sites.enabled_projects():
+            for local, remote in self.site_pairs(project):
+                if self.health.usable(local) and self.health.usable(remote):
+                    claimed += self._claim(project, local, remote)
+        return claimed
+
+    def _claim(self, project: str, local: str, remote: str) -> int:
+        claimed = 0
+        while not self._stop_event.is_set():
+            room = self.config.claim_limit - self._queue.qsize()
+            if room <= 0:
+                break
+            items = self.client.work.claim(project, local, remote, self.worker_id, room,
+                                           self.config.lease_seconds)
+            for item in items:
+                with self._lock:
+                    self._claimed[key_of(project, item)] = threading.Event()
+                self.reporter.hold(project, item)
+                self._queue.put((project, item))
+            claimed += len(items)
+            if len(items) < room:
+                break
+        return claimed
+
     def remove_leftovers(self) -> int:
-        """Delete temporary files that transfers killed earlier left behind."""
+        """Delete temporary files that transfers killed earlier left behind, and give back
+        the leases an earlier run of this service held."""
+        projects = self.sites.enabled_projects()
+
         def delete(site: str, path: str) -> None:
-            for (_project, name), provider in self._providers.items():
-                if name == site:
-                    provider.delete(path)
-                    return
-            for project in self.addon.get_enabled_projects():
-                if site in self.addon.get_sync_project_setting(project)["sites"]:
-                    self._provider(project, site).delete(path)
+            for project in projects:
+                if site in self.sites.project_settings(project)["sites"]:
+                    self.sites.provider(project, site).delete(path)
                     return
 
         removed = self.journal.clean(delete)
         if removed:
             log.info("removed %d temporary files left by an earlier run", removed)
-        for project in self.addon.get_enabled_projects():
-            self.addon.api.post(f"/api/{self.addon.endpoint_prefix}/{project}/work/release",
-                                json={"workerId": self.worker_id})
+        for project in projects:
+            self.client.work.release(project, self.worker_id)
         return removed
 
-    def _idle_wait(self) -> float:
-        """Until the next loop, or sooner when a failed file's backoff ends."""
-        with self._lock:
-            retry_at, self._next_retry_at = self._next_retry_at, None
-        wait = self._loop_delay()
-        return wait if retry_at is None else max(0.0, min(wait, retry_at - time.monotonic()))
+    # -- held sites ----------------------------------------------------------------------
 
-    def _loop_delay(self) -> float:
-        projects = self.addon.get_enabled_projects()
-        return min((self.addon.get_loop_delay(p) for p in projects), default=60)
+    def _probe_held_sites(self) -> None:
+        for site in self.health.due_for_probe():
+            project = self._held_in.get(site)
+            if project is None or self._site_is_active(project, site):
+                log.info("site '%s' is back", site)
+                self.health.recovered(site)
+                self._held_in.pop(site, None)
+            else:
+                self.health.hold(site, self.health.held().get(site, "unavailable"))
 
-    # -- work ---------------------------------------------------------------------------------
-
-    def site_pairs(self, project: str) -> list[tuple[str, str]]:
-        """The (local, remote) pairs this site moves files for in a project."""
-        active = self.addon.get_active_site(project)
-        remote = self.addon.get_remote_site(project)
-        if self.site in (active, remote):
-            return [(active, remote)] if active != remote else []
-        return [(self.site, DEFAULT_SITE)] if self.site != DEFAULT_SITE else []
-
-    def run_once(self) -> bool:
-        """One pass over every enabled project; True when it moved anything."""
-        busy = False
-        for project in self.addon.get_enabled_projects():
-            for local, remote in self.site_pairs(project):
-                busy = self._drain(project, local, remote) or busy
-        return busy
-
-    def _claim(self, project: str, local: str, remote: str) -> list[dict]:
-        return self.addon.api.post(f"/api/{self.addon.endpoint_prefix}/{project}/work/claim",
-                                   json={"localSite": local, "remoteSite": remote,
-                                         "workerId": self.worker_id, "limit": CLAIM_LIMIT,
-                                         "leaseSeconds": self.lease_seconds})
-
-    def _drain(self, project: str, local: str, remote: str) -> bool:
-        """Move files until the queue is empty. Up to ``concurrency`` move at once, each
-        thread taking the next claimed file as soon as it is free (a large file never holds
-        back the small ones claimed with it); more are claimed while the last ones move."""
-        backlog: deque[dict] = deque()
-        running: set[Future] = set()
-        moved = exhausted = False
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="sitesync-move") as pool, \
-                ThreadPoolExecutor(1, thread_name_prefix="sitesync-claim") as ahead:
-            claiming: Future | None = ahead.submit(self._claim, project, local, remote)
-            try:
-                while not self._stop_event.is_set():
-                    if claiming is not None and claiming.done():
-                        future, claiming = claiming, None
-                        claimed = _claimed(future, holding=bool(backlog or running))
-                        exhausted = not claimed
-                        backlog.extend(claimed)
-                        for item in claimed:  # progress reports renew the leases of files
-                            self.reporter.progress(project, item, 0)  # waiting their turn
-                    while backlog and len(running) < self.concurrency:
-                        running.add(pool.submit(self._move, project, backlog.popleft()))
-                        moved = True
-                    if claiming is None and not exhausted and len(backlog) < CLAIM_LIMIT // 2:
-                        claiming = ahead.submit(self._claim, project, local, remote)
-                    if not running and claiming is None:
-                        break
-                    done, running = wait(running | ({claiming} if claiming else set()),
-                                         return_when=FIRST_COMPLETED)
-                    running.discard(claiming)  # type: ignore[arg-type]
-                    for future in done - {claiming}:
-                        if future.exception() is not None:
-                            log.error("moving a file failed", exc_info=future.exception())
-            finally:
-                wait(running)  # on a stop, moves end at their next chunk and report
-                if claiming is not None:  # claimed when a stop came: back to the queue
-                    backlog.extend(_claimed(claiming, holding=True))
-                for item in backlog:
-                    self.reporter.outcome(project, item, "release")
-                with self._lock:
-                    self._held_back.clear()
-        self.reporter.flush()
-        return moved
-
-    def _provider(self, project: str, site: str) -> Any:
-        key = (project, site)
-        with self._lock:  # transfer threads ask at once; one provider per site
-            if key not in self._providers:
-                self._providers[key] = self.addon.provider_for(project, site)
-            return self._providers[key]
-
-    def _slot(self, provider: Any) -> threading.Semaphore:
-        """Bounds transfers at once per provider, as each provider declares."""
-        with self._lock:
-            if provider.code not in self._slots:
-                self._slots[provider.code] = threading.Semaphore(provider.max_concurrency)
-            return self._slots[provider.code]
-
-    def _move(self, project: str, item: dict) -> None:
-        key = (project, item["representationId"], item["fileId"])
-        with self._lock:  # check_pauses sees it either held back or with its cancel event
-            held_back = key in self._held_back
-            self._held_back.discard(key)
-            cancel = self._cancels[key] = threading.Event()
-        if held_back:  # paused (or leased away) while it waited: back to the queue
-            self._cancels.pop(key, None)
-            self.reporter.outcome(project, item, "release")
-            return
-        outcome = "error"
+    def _site_is_active(self, project: str, site: str) -> bool:
         try:
-            if self.observer:
-                self.observer.started(item)
-            request = TransferRequest(
-                source=self._provider(project, item["sourceSite"]),
-                target=self._provider(project, item["targetSite"]),
-                path=template_to_site_path(item["path"]), size=item["size"],
-                content_hash=item["hash"])
-            with ExitStack() as slots:
-                # One slot per provider code, taken in a fixed order: no two waits can cross.
-                by_code = {p.code: p for p in (request.source, request.target)}
-                for code in sorted(by_code):
-                    slots.enter_context(self._slot(by_code[code]))
+            return self.sites.provider(project, site).is_active()
+        except Exception as exc:  # noqa: BLE001 - a probe that fails means "not yet"
+            log.debug("probing site '%s': %s", site, exc)
+            return False
+
+    def _culprits(self, project: str, item: WorkItem) -> list[str]:
+        """The sites of a failed transfer that do not answer; else the far side."""
+        pair = [item["sourceSite"], item["targetSite"]]
+        down = [site for site in pair if not self._site_is_active(project, site)]
+        return down or [site for site in pair if site != self.site] or pair
+
+    # -- moving --------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            job = self._queue.get()
+            if self._queue.qsize() <= self.config.claim_limit // 2:
+                self._room.set()
+            if job is None:
+                return
+            project, item = job
+            self._move(project, item)
+
+    def _on_answer(self, key: Key, answer: ReportResult) -> None:
+        if not answer.get("accepted") or answer.get("paused"):
+            with self._lock:
+                cancel = self._claimed.get(key)
+            if cancel is not None:
+                if not answer.get("accepted"):
+                    log.warning("lost the lease of file %s: %s", key[2], answer.get("detail"))
+                cancel.set()
+
+    def _move(self, project: str, item: WorkItem) -> None:
+        key = key_of(project, item)
+        with self._lock:
+            cancel = self._claimed.get(key) or threading.Event()
+        try:
+            if cancel.is_set() or self._stop_event.is_set():
+                self.reporter.outcome(project, item, "release")
+                return
+            waiting = self._site_wait(item)
+            if waiting is not None:
+                self.reporter.outcome(project, item, "release", **waiting)
+                return
+            self._transfer(project, item, cancel)
+        finally:
+            with self._lock:
+                self._claimed.pop(key, None)
+
+    def _site_wait(self, item: WorkItem) -> dict[str, object] | None:
+        """Report fields for a file whose site waits (held or backing off), else None."""
+        held = self.health.held()
+        for site in (item["sourceSite"], item["targetSite"]):
+            if site in held:
+                return {"error": f"waiting for site '{site}': {held[site]}"}
+            if not self.health.usable(site):
+                return {}
+        return None
+
+    def _transfer(self, project: str, item: WorkItem, cancel: threading.Event) -> None:
+        outcome = "error"
+        if self.observer:
+            self.observer.started(item)
+        try:
+            source = self.sites.provider(project, item["sourceSite"])
+            target = self.sites.provider(project, item["targetSite"])
+            request = TransferRequest(source=source, target=target,
+                                      path=template_to_site_path(item["path"]),
+                                      size=item["size"], content_hash=item["hash"])
+            with self._slots_for(source, target):
                 transfer(request, self.journal,
                          progress=lambda written: self._progress(project, item, written),
                          should_stop=lambda: self._stop_event.is_set() or cancel.is_set())
-        except TransferCancelled:
-            outcome = "release"
-            self.reporter.outcome(project, item, "release")
-        except Exception as exc:  # every failure is reported; the server counts retries
-            log.warning("%s -> %s: %s", item["sourceSite"], item["targetSite"], exc)
-            self.failed += 1
-            delay = retry_delay(item["retries"], self.addon.retry_backoff_base)
-            self.reporter.outcome(project, item, "error", error=f"{type(exc).__name__}: {exc}",
-                                  retryAfter=delay)
-            with self._lock:  # the loop comes back for it when its backoff ends
-                due = time.monotonic() + delay
-                self._next_retry_at = min(self._next_retry_at or due, due)
+        except Exception as exc:  # noqa: BLE001 - the policy decides what each error costs
+            outcome = self._failed(project, item, exc)
         else:
             outcome = "done"
-            self.moved += 1
+            self.counters.add(moved=1)
             self.reporter.outcome(project, item, "done")
-            self._update_alternatives(project, item)
         finally:
-            self._cancels.pop(key, None)
             if self.observer:
                 self.observer.finished(item, outcome)
 
-    def _progress(self, project: str, item: dict, written: int) -> None:
+    def _failed(self, project: str, item: WorkItem, error: Exception) -> str:
+        action = decide(error)
+        message = f"{type(error).__name__}: {error}"
+        if action is Action.RELEASE or isinstance(error, ServerError):
+            # Cancelled, or the server went away mid-file (settings): no site is to blame.
+            self.reporter.outcome(project, item, "release")
+            return "release"
+        if action is Action.RETRY:
+            if not isinstance(error, (SiteSyncError, OSError)):  # a bug, not the storage
+                log.error("unexpected error moving %s", item["path"], exc_info=error)
+            log.warning("%s -> %s: %s", item["sourceSite"], item["targetSite"], error)
+            self.counters.add(failed=1)
+            delay = jittered(self.config.retry_backoff_base, item["retries"], 600.0)
+            self.reporter.outcome(project, item, "error", error=message, retryAfter=delay)
+            with self._lock:  # the loop comes back for it when its backoff ends
+                self._retry_at.append(time.monotonic() + delay)
+            return "error"
+        culprits = self._culprits(project, item)
+        if action is Action.HOLD:
+            for site in culprits:
+                if site not in self.health.held():
+                    log.warning("holding site '%s' until it answers: %s", site, error)
+                self.health.hold(site, str(error))
+                self._held_in[site] = project
+            self.reporter.outcome(project, item, "release",
+                                  error=f"waiting for site '{culprits[0]}': {error}")
+        else:
+            for site in culprits:
+                delay = self.health.back_off(site, getattr(error, "retry_after", None))
+                log.info("site '%s' backs off %.1f s: %s", site, delay, error)
+            self.reporter.outcome(project, item, "release")
+        self.wake()
+        return "release"
+
+    @contextmanager
+    def _slots_for(self, *providers: AbstractProvider) -> Iterator[None]:
+        """One slot per site, taken in a fixed order, so no two waits can cross."""
+        by_site = {p.site_name: p for p in providers}
+        with ExitStack() as stack:
+            for site in sorted(by_site):
+                with self._lock:
+                    slot = self._slots.get(site)
+                    if slot is None:
+                        slot = self._slots[site] = threading.Semaphore(
+                            max(1, int(by_site[site].max_concurrency)))
+                stack.enter_context(slot)
+            yield
+
+    def _progress(self, project: str, item: WorkItem, written: int) -> None:
         if self.observer:
             self.observer.advanced(item, written)
         self.reporter.progress(project, item, written)
 
-    # -- running until idle (syncservice --once) ---------------------------------------------
+    def _update_alternatives(self, project: str, done: Report) -> None:
+        """On the reporter's thread, once the server took the file's "done"."""
+        site = self.sites.project_settings(project)["sites"].get(done["site"])
+        if site and site.get("alternative_sites"):
+            self.sites.mirror_to_alternatives(project, done["representationId"], done["site"],
+                                              done["fileId"])
 
-    def _count(self, **status_filters: int) -> int:
+    # -- running until idle (syncservice --once) -----------------------------------------
+
+    def _count(self, **status_filters: object) -> int:
         total = 0
-        for project in self.addon.get_enabled_projects():
+        for project in self.sites.enabled_projects():
             for local, remote in self.site_pairs(project):
-                total += self.addon.api.get(
-                    f"/api/{self.addon.endpoint_prefix}/{project}/state",
-                    params={"localSite": local, "remoteSite": remote, "pageLength": 1,
-                            **status_filters})["total"]
+                total += self.client.state.count(project, local, remote, **status_filters)
         return total
 
     def pending(self) -> int:
@@ -304,49 +427,63 @@ class SiteSyncThread(threading.Thread):
         return (self._count(localStatusFilter=waiting, remoteStatusFilter=ok)
                 + self._count(localStatusFilter=ok, remoteStatusFilter=waiting))
 
-    def run_until_idle(self, poll: float = 0.5) -> bool:
-        """Move everything there is, then return True unless something FAILED."""
-        self.remove_leftovers()
-        while not self._stop_event.is_set():
-            if self.run_once():
-                continue
-            if not self.pending():
-                break
-            self._stop_event.wait(poll)
+    def _busy(self) -> bool:
+        with self._lock:
+            return bool(self._claimed)
+
+    def run_once(self) -> bool:
+        """Claim and move until nothing more can be claimed now; True when files moved."""
+        before = self.moved
+        with self._running():
+            while not self._stop_event.is_set() and self._guarded_pass():
+                self._wait_for_room()
+            while self._busy() and not self._stop_event.is_set():
+                self._sleep(0.05)
+            self.reporter.flush(timeout=60)
+        return self.moved > before
+
+    def _guarded_pass(self) -> int:
+        """One claiming pass; a server error ends it with nothing claimed (logged)."""
+        try:
+            return self._pass()
+        except ServerError as exc:
+            log.warning("claiming failed; finishing what is claimed: %s", exc)
+            return 0
+
+    def run_until_idle(self, poll: float = 0.2) -> bool:
+        """Move everything there is, then return True unless something FAILED or a site
+        stayed down."""
+        with self._running():
+            while not self._stop_event.is_set():
+                if self._guarded_pass():
+                    self._wait_for_room()
+                    continue
+                if self._busy():
+                    self._sleep(poll)
+                    continue
+                self.reporter.flush(timeout=60)
+                if self.health.held():
+                    for site, why in self.health.held().items():
+                        log.error("site '%s' is unavailable: %s", site, why)
+                    return False
+                if not self.pending():
+                    break
+                self._sleep(min(poll * 5, max(0.0, self._idle_wait())))
+            stopped_early = self._stop_event.is_set() and self._busy()
         failed = int(SiteSyncStatus.FAILED)
-        return (not self._stop_event.is_set() and self._count(localStatusFilter=failed) == 0
+        return (not stopped_early and self._count(localStatusFilter=failed) == 0
                 and self._count(remoteStatusFilter=failed) == 0)
 
-    def _update_alternatives(self, project: str, item: dict) -> None:
-        site = self.addon.get_sync_project_setting(project)["sites"].get(item["targetSite"])
-        if site and site.get("alternative_sites"):
-            self.reporter.flush()
-            self.addon.handle_alternate_site(project, item["representationId"],
-                                             item["targetSite"], item["fileId"])
-
     def check_pauses(self) -> None:
-        """Ask the server about files claimed; cancel those paused or no longer ours, and
-        hold back those not started yet."""
-        answers = self.reporter.flush(progress=True)
-        for key, answer in answers.items():
-            if not answer["accepted"] or answer.get("paused"):
-                with self._lock:
-                    cancel = self._cancels.get(key)
-                    if cancel:
-                        cancel.set()
-                    else:  # claimed and still waiting its turn
-                        self._held_back.add(key)
+        """Ask the server about claimed files now; paused ones stop at their next chunk."""
+        self.reporter.send_progress_now()
 
     def _listen(self) -> None:
-        """Follow the server's events: wake on new work, check pauses when asked."""
-        after = None
-        url = f"/api/{self.addon.endpoint_prefix}/events"
+        """Follow the server's events: wake on new work, drop stale settings, check pauses."""
+        after: int | None = None
         while not self._stop_event.is_set():
             try:
-                params = {"timeout": EVENT_WAIT if after is not None else 0}
-                if after is not None:
-                    params["after"] = after
-                batch = self.addon.api.get(url, params=params, timeout=EVENT_WAIT + 10)
+                batch = self.client.events.poll(after, EVENT_WAIT if after is not None else 0)
             except ServerError as exc:
                 log.debug("event stream: %s", exc)
                 self._stop_event.wait(1.0)
@@ -354,7 +491,7 @@ class SiteSyncThread(threading.Thread):
             after = batch["lastId"]
             kinds = {event["kind"] for event in batch["events"]}
             if "settings" in kinds:
-                self.addon.clear_caches()
+                self.sites.invalidate()
             if "paused" in kinds:
                 self.check_pauses()
             if kinds:

@@ -1,10 +1,11 @@
 """A journal of temporary files in flight, so a restart after kill -9 removes leftovers.
 
 Before a transfer creates its temporary file it appends a line naming it to the journal; a
-second line marks it gone once the file is renamed or deleted. A killed process keeps what it
-wrote (the kernel holds it), so at the next start the entries left open belong to transfers
-that died, and their temporary files are deleted. Appending to one open file costs no file
-creations, which dominate when thousands of small files move.
+second line marks it gone once the file is renamed or deleted; one a failed cleanup could
+not delete stays journalled (``keep``). A killed process keeps what it wrote (the kernel holds
+it), so at the next start the entries left open belong to transfers that died, or to files
+that could not be deleted, and their temporary files are deleted. Appending to one open file
+costs no file creations, which dominate when thousands of small files move.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 TEMP_SUFFIX = ".sitesync-part"
 _COMPACT_AT = 1024 * 1024  # bytes of journal kept before starting afresh when nothing is open
@@ -37,26 +38,44 @@ class TempJournal:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._stream: TextIO | None = None
-        self._open: set[int] = set()
+        self._open: dict[int, dict[str, Any]] = {}  # entries in flight: their records
+        self._kept: dict[int, dict[str, Any]] = {}  # leftovers a failed cleanup could not delete
 
     def add(self, site: str, path: str) -> int:
         """Record a temporary file about to be created; returns its entry id."""
         with self._lock:
             entry = next(self._ids)
-            self._write({"add": entry, "site": site, "path": path})
-            self._open.add(entry)
+            record = {"add": entry, "site": site, "path": path}
+            self._write(record)
+            self._open[entry] = record
             return entry
 
     def remove(self, entry: int) -> None:
         """The temporary file of ``entry`` is gone (renamed or deleted)."""
         with self._lock:
-            self._open.discard(entry)
+            self._open.pop(entry, None)
             self._write({"done": entry})
-            if not self._open and self._stream and self._stream.tell() > _COMPACT_AT:
-                self._stream.seek(0)
-                self._stream.truncate()
+            self._compact()
 
-    def open_entries(self) -> list[dict]:
+    def keep(self, entry: int) -> None:
+        """The temporary file of ``entry`` could not be deleted: it stays journalled, so
+        ``clean`` at the next start deletes it, while the journal can still be compacted."""
+        with self._lock:
+            record = self._open.pop(entry, None)
+            if record is not None:
+                self._kept[entry] = record
+            self._compact()
+
+    def _compact(self) -> None:
+        """Start the journal afresh once it is large and no transfer is open; leftovers are
+        written again."""
+        if not self._open and self._stream and self._stream.tell() > _COMPACT_AT:
+            self._stream.seek(0)
+            self._stream.truncate()
+            for record in self._kept.values():
+                self._write(record)
+
+    def open_entries(self) -> list[dict[str, Any]]:
         """Entries of every journal here whose temporary file may still exist."""
         with self._lock:
             if self._stream:
@@ -78,12 +97,13 @@ class TempJournal:
                     count += 1
                 log.unlink(missing_ok=True)
             self._open.clear()
+            self._kept.clear()
             return count
 
     def _logs(self) -> list[Path]:
         return sorted(self.folder.glob("*.log"))
 
-    def _write(self, record: dict) -> None:
+    def _write(self, record: dict[str, Any]) -> None:
         if self._stream is None:
             name = f"{os.getpid()}-{uuid.uuid4().hex[:8]}.log"
             self._stream = open(self.folder / name, "a", encoding="utf-8")  # noqa: SIM115
@@ -92,8 +112,8 @@ class TempJournal:
         self._stream.flush()
 
 
-def _open_in(log: Path) -> list[dict]:
-    added: dict[int, dict] = {}
+def _open_in(log: Path) -> list[dict[str, Any]]:
+    added: dict[int, dict[str, Any]] = {}
     for line in log.read_text(encoding="utf-8").splitlines():
         try:
             record = json.loads(line)

@@ -5,6 +5,7 @@ import sys
 
 import click
 
+from sitesync_addon.errors import SiteSyncError
 from sitesync_addon.framework.manager import AddonManager
 
 
@@ -29,7 +30,12 @@ def build(manager: AddonManager) -> click.Group:
 
 
 def main() -> None:
-    build(AddonManager())()
+    try:
+        build(AddonManager())()
+    except SiteSyncError as exc:
+        # Any addon's command: one line, never a traceback (click.echo prints it literally).
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

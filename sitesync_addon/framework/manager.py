@@ -15,7 +15,8 @@ import click
 
 from sitesync_addon.framework.interfaces import (Addon, CliAddon, LaunchHookPathsAddon,
                                                  PluginPathsAddon, TrayAddon)
-from sitesync_addon.server_api import NotFoundError, ServerApi
+from sitesync_addon.client import ServerClient
+from sitesync_addon.errors import ServerNotFound
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "sitesync.addons"
@@ -30,9 +31,9 @@ class BrokenAddon:
 
 
 class AddonManager:
-    def __init__(self, api: ServerApi | None = None,
+    def __init__(self, client: ServerClient | None = None,
                  addon_classes: Iterable[type[Addon]] | None = None) -> None:
-        self.api = api or ServerApi()
+        self.client = client or ServerClient()
         self.addons: dict[str, Addon] = {}
         self.broken: list[BrokenAddon] = []
         loaders = ([(cls.__name__, lambda cls=cls: cls) for cls in addon_classes]
@@ -49,7 +50,7 @@ class AddonManager:
             addon = cls()
             if addon.name in self.addons:
                 raise ValueError(f"an addon named '{addon.name}' is loaded already")
-        except Exception as exc:  # one broken addon must not stop the others
+        except Exception as exc:  # noqa: BLE001 - one broken addon must not stop the others
             self._broken(name, "load", exc)
             return
         # The host's own addon first: its commands and menu entries lead.
@@ -85,8 +86,8 @@ class AddonManager:
 
     def _settings(self, addon: Addon) -> dict[str, Any]:
         try:
-            return self.api.get(f"/api/addons/{addon.name}/{addon.version}/settings")
-        except NotFoundError:
+            return self.client.addon_settings(addon.name, addon.version)
+        except ServerNotFound:
             return {}
 
     def tray_init(self) -> None:

@@ -42,8 +42,9 @@ class Tray:
 
 def run_tray(manager: AddonManager) -> int:
     """Show the tray until Quit; returns the application's exit code."""
-    app = QApplication.instance() or QApplication([])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([])
     app.setQuitOnLastWindowClosed(False)
-    tray = Tray(manager, app)  # type: ignore[arg-type]
+    tray = Tray(manager, app)
     tray.start()
     return app.exec()

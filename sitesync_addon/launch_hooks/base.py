@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 from sitesync_addon.errors import SiteSyncError
 
 if TYPE_CHECKING:
-    from sitesync_addon.addon import SiteSyncAddon
+    from sitesync_addon.api import SiteSyncApi
 
 log = logging.getLogger("sitesync.launch")
 DEFAULT_WAIT_TIMEOUT = 600.0  # seconds a hook may wait for files before the launch fails
@@ -33,7 +33,7 @@ def no_progress(label: str, fraction: float) -> None:
 class LaunchContext:
     """One launch of an application for a task; hooks read and change it."""
 
-    addon: SiteSyncAddon
+    addon: SiteSyncApi
     project: str
     folder: str
     task: str

@@ -5,6 +5,7 @@ import shutil
 import time
 from pathlib import Path
 
+from sitesync_addon.client.types import Representation
 from sitesync_addon.launch_hooks.base import LaunchContext, LaunchError, PreLaunchHook
 from sitesync_addon.workfiles import (REFERENCE_LINK, last_published_workfile, local_workfiles,
                                       workfile_path)
@@ -13,7 +14,7 @@ LAUNCH_PRIORITY = 900  # an artist waits for these: ahead of the default 50
 POLL_SECONDS = 0.2
 
 
-def describe(rep: dict) -> str:
+def describe(rep: Representation) -> str:
     return f"{rep['folder']}/{rep['product']} v{rep['version']:03d} '{rep['name']}' ({rep['id']})"
 
 
@@ -42,11 +43,11 @@ class CopyLastPublishedWorkfile(PreLaunchHook):
             context.log(f"{skip} task '{context.task}' of '{context.folder}' has no "
                         "published workfile")
             return
-        reps_url = f"/api/projects/{project}/representations"
-        workfiles = addon.api.get(reps_url, params={"versionIds": [version["id"]]})
+        catalog = addon.client.catalog
+        workfiles = catalog.representations(project, [version["id"]])
         linked = [link["versionId"] for link in version["links"]
                   if link["type"] == REFERENCE_LINK]
-        references = addon.api.get(reps_url, params={"versionIds": linked}) if linked else []
+        references = catalog.representations(project, linked) if linked else []
         source = _workfile_representation(context, workfiles)
         site = addon.get_active_site(project)
         self._fetch(context, site, workfiles + references)
@@ -57,7 +58,7 @@ class CopyLastPublishedWorkfile(PreLaunchHook):
         context.workfile_path = target
         context.log(f"copied {describe(source)} to {target}")
 
-    def _fetch(self, context: LaunchContext, site: str, reps: list[dict]) -> None:
+    def _fetch(self, context: LaunchContext, site: str, reps: list[Representation]) -> None:
         """Request what ``site`` lacks at high priority, wake the sync service, and wait."""
         addon, project = context.addon, context.project
         requested = []
@@ -94,7 +95,7 @@ class CopyLastPublishedWorkfile(PreLaunchHook):
                 time.sleep(POLL_SECONDS)
 
 
-def _on_site(context: LaunchContext, site: str, rep: dict) -> bool:
+def _on_site(context: LaunchContext, site: str, rep: Representation) -> bool:
     """Recorded on the site and every file really there."""
     addon, project = context.addon, context.project
     return addon.is_representation_on_site(project, rep["id"], site) and all(
@@ -102,7 +103,8 @@ def _on_site(context: LaunchContext, site: str, rep: dict) -> bool:
         for item in rep["files"])
 
 
-def _workfile_representation(context: LaunchContext, reps: list[dict]) -> dict:
+def _workfile_representation(context: LaunchContext,
+                             reps: list[Representation]) -> Representation:
     """The representation holding the workfile: one file named after its extension."""
     found = [rep for rep in reps if len(rep["files"]) == 1
              and Path(rep["files"][0]["path"]).suffix == f".{rep['name']}"]

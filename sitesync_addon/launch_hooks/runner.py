@@ -22,7 +22,9 @@ from sitesync_addon.launch_hooks.base import (DEFAULT_WAIT_TIMEOUT, LaunchContex
                                               PreLaunchHook, log_message, no_progress)
 
 if TYPE_CHECKING:
-    from sitesync_addon.addon import SiteSyncAddon
+    from sitesync_addon.api import SiteSyncApi
+
+HOOKS_PATH = str(Path(__file__).parent)  # SiteSync's own launch hooks
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ def discover_hooks(paths: str | os.PathLike | Iterable[str | os.PathLike]) -> Di
     return found
 
 
-def prepare_launch(addon: SiteSyncAddon, *, project: str, folder: str, task: str, app: str,
+def prepare_launch(addon: SiteSyncApi, *, project: str, folder: str, task: str, app: str,
                    workfile: str | os.PathLike | None = None, launch_type: str = "local",
                    hook_paths: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
                    env: dict[str, str] | None = None,
@@ -130,7 +132,7 @@ def prepare_launch(addon: SiteSyncAddon, *, project: str, folder: str, task: str
                    progress: Callable[[str, float], None] = no_progress) -> LaunchResult:
     """Run the launch hooks that apply to ``app`` and ``launch_type``, by order.
 
-    ``hook_paths`` defaults to ``addon.get_launch_hook_paths()``; ``env`` to this process's
+    ``hook_paths`` defaults to SiteSync's own hooks (``HOOKS_PATH``); ``env`` to this process's
     environment. A hook that raises stops the launch with a ``LaunchError`` naming it.
     """
     if not app.split("/", 1)[0]:
@@ -142,7 +144,7 @@ def prepare_launch(addon: SiteSyncAddon, *, project: str, folder: str, task: str
                                       "SITESYNC_TASK": task, "SITESYNC_APP": app},
         workfile_path=Path(workfile) if workfile else None, wait_timeout=wait_timeout,
         log=log, progress=progress)
-    found = discover_hooks(addon.get_launch_hook_paths() if hook_paths is None else hook_paths)
+    found = discover_hooks(HOOKS_PATH if hook_paths is None else hook_paths)
     for broken in found.broken:
         log(f"launch hook {broken.name} is broken and skipped: {broken.error}")
     hooks = sorted((cls for cls in found.hooks if cls.applies_to(context)),
@@ -171,7 +173,7 @@ def launch_application(result: LaunchResult, command: Sequence[str]) -> int:
     return result.returncode
 
 
-def run_launch(addon: SiteSyncAddon, *, command: Sequence[str] = (),
+def run_launch(addon: SiteSyncApi, *, command: Sequence[str] = (),
                **options: Any) -> LaunchResult:
     """``prepare_launch(addon, **options)``, then start ``command`` (if given) and wait.
 

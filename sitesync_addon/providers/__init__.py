@@ -1,13 +1,16 @@
 """Storage providers: the contract, the plugin hooks and the registry of what is installed."""
 from sitesync_addon.providers.base import (
-                                           ATOMIC_WRITE,
-                                           LOCAL_PATH,
-                                           AbstractProvider,
-                                           FileStat,
-                                           ProviderSettings,
-                                           relative_path,
+    SECRET,
+    AbstractProvider,
+    Features,
+    FileStat,
+    ProviderSettings,
+    SpooledWriter,
+    TranslatedStream,
+    os_error,
+    relative_path,
 )
 from sitesync_addon.providers.hookspecs import hookimpl
 
-__all__ = ["ATOMIC_WRITE", "LOCAL_PATH", "AbstractProvider", "FileStat", "ProviderSettings",
-           "hookimpl", "relative_path"]
+__all__ = ["SECRET", "AbstractProvider", "Features", "FileStat", "ProviderSettings",
+           "SpooledWriter", "TranslatedStream", "hookimpl", "os_error", "relative_path"]

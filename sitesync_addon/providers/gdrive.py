@@ -2,73 +2,64 @@
 
 The client is google-api-python-client built from the library's shipped discovery document
 (no discovery request at run time; ``root_url`` points it at another endpoint, such as a test
-server), authenticated by a service account's key file. Drive
-keys files by id and allows several files of one name in a folder, so paths resolve name by
-name: folder ids are cached per path (folders are made on demand, under a lock so threads
-never make twins; of twins other machines made, every machine takes the oldest), a write
-updates the file already under its name instead of adding a second one, and a rename
-replaces its target. A file smaller than one chunk goes up in one
-multipart request, a larger one resumably, in chunks fed from the engine's forward-only reader
-with one chunk in memory; Drive makes the file only when its upload completes, hence
-``ATOMIC_WRITE``. Drive's md5Checksum is checked against the bytes
-sent and received. Rate limits (403 userRateLimitExceeded / rateLimitExceeded, 429) and 5xx
-are retried with exponential backoff, then reported as ``TransientProviderError``.
+server), authenticated by a service account's key file; the Google libraries are imported
+when a provider is made, never with this module. Drive keys files by id and allows several
+files of one name in a folder, so paths resolve name by name: folder ids are cached per path
+(folders are made on demand, under a lock so threads never make twins; of twins other
+machines made, every machine takes the oldest), a write updates the file already under its
+name instead of adding a second one, and a rename replaces its target. A file smaller than
+one chunk goes up in one multipart request, a larger one resumably, in chunks fed from the
+engine's forward-only reader with one chunk in memory; Drive makes the file only when its
+upload completes, hence ``atomic_write``. Drive's md5Checksum is checked against the bytes
+sent and received. Nothing is retried here: rate limits (403 userRateLimitExceeded /
+rateLimitExceeded, 429), 5xx and dropped connections raise ``Transient`` (with the
+Retry-After Drive sent), and the engine backs the site off.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import http.client
 import io
 import json
-import logging
 import mimetypes
-import os
-import random
+import socket
 import ssl
-import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
-import httplib2
-from google.auth.exceptions import RefreshError, TransportError
-from google.oauth2 import service_account
-from google_auth_httplib2 import AuthorizedHttp
-from googleapiclient import discovery_cache
-from googleapiclient.discovery import build_from_document
-from googleapiclient.errors import HttpError
-from googleapiclient.http import (
-    MediaIoBaseDownload,
-    MediaIoBaseUpload,
-    MediaUpload,
-    build_http,
-)
 from pydantic import Field, field_validator
 
 from sitesync_addon.errors import (
-    AuthenticationFailed,
-    FileNotFoundOnSite,
+    AuthFailed,
+    NoSpace,
+    NotFound,
+    PermissionDenied,
     ProviderError,
-    TransientProviderError,
+    SiteSyncError,
+    SiteUnavailable,
+    Transient,
     VerificationFailed,
 )
-from sitesync_addon.platform import current_platform
 from sitesync_addon.providers.base import (
-    ATOMIC_WRITE,
     SECRET,
     AbstractProvider,
     FileStat,
     PlatformPaths,
     ProviderSettings,
+    SpooledWriter,
     relative_path,
 )
 from sitesync_addon.providers.hookspecs import hookimpl
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from google.oauth2 import service_account
+    from googleapiclient.errors import HttpError
+
 T = TypeVar("T")
 
 MIB = 1024 * 1024
@@ -78,9 +69,17 @@ FILE_FIELDS = "id,size,md5Checksum,createdTime"
 RATE_LIMITED = {"userRateLimitExceeded", "rateLimitExceeded"}
 DRIVE_FULL = {"storageQuotaExceeded", "teamDriveFileLimitExceeded",
               "numChildrenInNonRootLimitExceeded"}
-# Failures of the connection itself; anything else from the reader (the source) propagates.
-NETWORK_ERRORS = (TimeoutError, ConnectionError, ssl.SSLError, http.client.HTTPException,
-                  httplib2.HttpLib2Error, TransportError)
+REFUSED = {"authError", "insufficientPermissions"}  # 403s about the credentials themselves
+
+
+def _network_errors() -> tuple[type[BaseException], ...]:
+    """Failures of the connection itself; anything else from the reader (the source)
+    propagates."""
+    import httplib2
+    from google.auth.exceptions import TransportError
+
+    return (OSError, ssl.SSLError, http.client.HTTPException, httplib2.HttpLib2Error,
+            TransportError)
 
 
 class GDriveSettings(ProviderSettings):
@@ -113,6 +112,8 @@ class GDriveSettings(ProviderSettings):
 @functools.cache
 def _discovery_document(root_url: str | None) -> str:
     """The shipped drive v3 document, pointed at ``root_url`` when one is given."""
+    from googleapiclient import discovery_cache
+
     document = json.loads(discovery_cache.get_static_doc("drive", "v3"))
     if root_url:
         document.update(rootUrl=root_url, mtlsRootUrl=root_url,
@@ -131,23 +132,23 @@ class _File:
         return cls(resource["id"], int(resource.get("size") or 0), resource.get("md5Checksum"))
 
 
-class GDriveProvider(AbstractProvider):
+class GDriveProvider(AbstractProvider, atomic_write=True):
     """Paths map under the configured root folder: ``work/p/f.exr`` -> ``<root>/work/p/f.exr``."""
 
     code = "gdrive"
     title = "Google Drive"
     settings_model = GDriveSettings
     icon = Path(__file__).parent / "resources" / "gdrive.png"
-    capabilities = frozenset({ATOMIC_WRITE})
+    install = "sitesync[gdrive]"
     # Drive throttles writes per user (a few per second); more parallel uploads mostly meet
     # rate limits.
     max_concurrency = 4
     chunk_size = 8 * MIB  # resumable chunks must be multiples of 256 KiB
-    retries = 5  # tries after the first for rate limits, 5xx and dropped connections
-    backoff = 1.0  # seconds before the first retry; doubles each time
 
     def __init__(self, site_name: str, settings: dict[str, Any], roots: dict[str, str]) -> None:
         super().__init__(site_name, settings, roots)
+        self.import_sdk("googleapiclient", "google.auth", "google.oauth2.service_account",
+                        "google_auth_httplib2", "httplib2")
         self.config: GDriveSettings = self.validated_settings()
         self._root_parts = [p for p in self.config.root.replace("\\", "/").split("/") if p]
         self._lock = threading.Lock()  # guards the credentials
@@ -166,15 +167,17 @@ class GDriveProvider(AbstractProvider):
             return self._credentials
 
     def _load_credentials(self) -> service_account.Credentials:
-        platform = current_platform()
-        configured = self.config.credentials_path.get(platform)  # type: ignore[call-overload]
-        if not configured:
-            raise ProviderError(f"site '{self.site_name}' has no service-account key file for "
-                                f"{platform}; set credentials_path for it")
-        path = os.path.expanduser(os.path.expandvars(configured))
+        from google.oauth2 import service_account
+
+        path = self.platform_path(self.config.credentials_path, "credentials_path")
+        if path is None:
+            raise ProviderError(f"site '{self.site_name}' has no service-account key file; "
+                                "set credentials_path for it")
         try:
-            return service_account.Credentials.from_service_account_file(
+            load = service_account.Credentials.from_service_account_file
+            credentials: service_account.Credentials = load(  # type: ignore[no-untyped-call]  # google-auth is untyped
                 path, scopes=[DRIVE_SCOPE])
+            return credentials
         except FileNotFoundError:
             raise ProviderError(f"the service-account key file of site '{self.site_name}' is "
                                 f"missing: {path}") from None
@@ -185,6 +188,10 @@ class GDriveProvider(AbstractProvider):
     def _service(self) -> Any:
         service = getattr(self._local, "service", None)
         if service is None:
+            from google_auth_httplib2 import AuthorizedHttp
+            from googleapiclient.discovery import build_from_document
+            from googleapiclient.http import build_http
+
             authorized = AuthorizedHttp(self._service_account(), http=build_http())
             service = build_from_document(_discovery_document(self.config.root_url),
                                           http=authorized)
@@ -194,56 +201,60 @@ class GDriveProvider(AbstractProvider):
     def _files(self) -> Any:
         return self._service().files()
 
-    # -- calls, retries and errors ------------------------------------------------------------
+    # -- calls and errors ---------------------------------------------------------------------
 
-    def _call(self, run: Callable[[], T], doing: str, path: str,
-              retries: int | None = None) -> T:
-        """Run one API step; rate limits, 5xx and dropped connections are retried with
-        exponential backoff, and errors become SiteSync errors naming site and path."""
-        retries = self.retries if retries is None else retries
-        for attempt in range(retries + 1):
-            try:
-                return run()
-            except HttpError as exc:
-                if not _retryable(exc) or attempt == retries:
-                    raise self._error(exc, doing, path) from None
-                problem = f"HTTP {exc.resp.status} {', '.join(_reasons(exc)) or exc.reason}"
-            except RefreshError as exc:
-                raise AuthenticationFailed(
-                    f"{doing} {path} on site '{self.site_name}': Google refused the service "
-                    f"account's key ({exc.args[0] if exc.args else exc}); check the key file "
-                    "in the site's credentials_path") from None
-            except NETWORK_ERRORS as exc:
-                if attempt == retries:
-                    raise TransientProviderError(
-                        f"{doing} {path} on site '{self.site_name}' failed, may pass: Google "
-                        f"Drive did not answer ({type(exc).__name__}: {exc})") from None
-                problem = type(exc).__name__
-            delay = self.backoff * 2 ** attempt * random.uniform(0.5, 1.0)
-            log.warning("site '%s': %s while %s %s; retry %d of %d in %.2f s", self.site_name,
-                        problem, doing, path, attempt + 1, retries, delay)
-            time.sleep(delay)
-        raise AssertionError("unreachable")
+    def _call(self, run: Callable[[], T], doing: str, path: str) -> T:
+        """Run one API step, once: errors become SiteSync errors naming site and path. The
+        engine owns retries, so a rate limit or a 5xx holds no thread here asleep."""
+        try:
+            return run()
+        except SiteSyncError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (every SDK error is translated)
+            raise self._translate(exc, doing, path) from None
+
+    def _translate(self, exc: Exception, doing: str, path: str) -> ProviderError:
+        from google.auth.exceptions import RefreshError
+        from googleapiclient.errors import HttpError
+
+        where = f"{doing} {path} on site '{self.site_name}'"
+        if isinstance(exc, HttpError):
+            return self._error(exc, doing, path)
+        if isinstance(exc, RefreshError):
+            if exc.retryable:  # the token endpoint failed, not the key
+                return Transient(f"{where} failed, may pass: Google did not issue a token "
+                                 f"({exc})")
+            return AuthFailed(
+                f"{where}: Google refused the service account's key "
+                f"({exc.args[0] if exc.args else exc}); check the key file in the site's "
+                "credentials_path")
+        if isinstance(exc, _network_errors()):
+            if _unreachable(exc):
+                return SiteUnavailable(f"{where}: Google Drive cannot be reached "
+                                       f"({type(exc).__name__}: {exc}); check the network")
+            return Transient(f"{where} failed, may pass: Google Drive did not answer "
+                             f"({type(exc).__name__}: {exc})")
+        return ProviderError(f"{where} failed: {type(exc).__name__}: {exc}")
 
     def _error(self, exc: HttpError, doing: str, path: str) -> ProviderError:
         status, reasons = exc.resp.status, _reasons(exc)
         detail = f"HTTP {status} {exc.reason}".strip()
         where = f"{doing} {path} on site '{self.site_name}'"
-        if status == 401:
-            return AuthenticationFailed(f"{where}: Google Drive refused the service account "
-                                        f"({detail}); check the key file in credentials_path")
+        if status == 401 or (status == 403 and reasons & REFUSED):
+            return AuthFailed(f"{where}: Google Drive refused the service account "
+                              f"({detail}); check the key file in credentials_path")
         if status == 404:
-            return FileNotFoundOnSite(f"{path} is not on site '{self.site_name}' ({detail})")
+            return NotFound(f"{path} is not on site '{self.site_name}' ({detail})")
         if _retryable(exc):
-            return TransientProviderError(f"{where} failed, also when retried; may pass: "
-                                          f"{detail}")
+            return Transient(f"{where} failed, may pass: {detail}",
+                             retry_after=_retry_after(exc))
         if status == 403 and reasons & DRIVE_FULL:
-            return ProviderError(f"{where}: the drive is full ({detail}); free space or raise "
-                                 "its quota")
+            return NoSpace(f"{where}: the drive is full ({detail}); free space or raise its "
+                           "quota")
         if status == 403:
-            return AuthenticationFailed(f"{where}: the service account may not do this "
-                                        f"({detail}); share the folder or shared drive with "
-                                        "it as a content manager")
+            return PermissionDenied(f"{where}: the service account may not do this "
+                                    f"({detail}); share the folder or shared drive with it "
+                                    "as a content manager")
         return ProviderError(f"{where} failed: {detail}")
 
     # -- folders ------------------------------------------------------------------------------
@@ -255,8 +266,9 @@ class GDriveProvider(AbstractProvider):
                     "includeItemsFromAllDrives": True, "supportsAllDrives": True}
         return {"corpora": "user", "supportsAllDrives": True}
 
-    def _search(self, query: str, fields: str, doing: str, path: str) -> Iterator[dict]:
-        def page(token: str | None) -> dict:
+    def _search(self, query: str, fields: str, doing: str,
+                path: str) -> Iterator[dict[str, Any]]:
+        def page(token: str | None) -> dict[str, Any]:
             return self._call(lambda: self._files().list(
                 q=query, fields=f"nextPageToken,files({fields})", pageSize=1000,
                 pageToken=token, **self._corpus()).execute(), doing, path)
@@ -274,7 +286,7 @@ class GDriveProvider(AbstractProvider):
         if self._drive_id is None:
             wanted = self.config.shared_drive
 
-            def page(token: str | None) -> dict:
+            def page(token: str | None) -> dict[str, Any]:
                 return self._call(lambda: self._service().drives().list(
                     pageSize=100, pageToken=token, fields="nextPageToken,drives(id,name)"
                 ).execute(), "looking up shared drive", wanted)
@@ -328,19 +340,12 @@ class GDriveProvider(AbstractProvider):
         return twins[0]["id"] if twins else None
 
     def _make_folder(self, parent: str, name: str, key: str) -> str:
-        tried = False
-
-        def make() -> str:
-            nonlocal tried
-            # A failed answer may hide a folder that was made: look before making another.
-            if tried and (made := self._find_folder(parent, name, key)):
-                return made
-            tried = True
-            return self._files().create(
-                body={"name": name, "mimeType": FOLDER, "parents": [parent]},
-                supportsAllDrives=True, fields="id").execute()["id"]
-
-        return self._call(make, "creating folder", key)
+        """One create. A lost answer (the folder made, the reply an error) raises Transient;
+        the next try looks the folder up before making one (``_folder``), so no twin."""
+        made: str = self._call(lambda: self._files().create(
+            body={"name": name, "mimeType": FOLDER, "parents": [parent]},
+            supportsAllDrives=True, fields="id").execute()["id"], "creating folder", key)
+        return made
 
     def _forget_folders(self) -> None:
         """Drop cached folder ids (one was deleted behind our back)."""
@@ -359,18 +364,16 @@ class GDriveProvider(AbstractProvider):
         return parent, name, [_File.of(f) for f in _oldest_first(found)]
 
     def _existing(self, path: str) -> tuple[str, _File]:
-        """The parent folder id and the file under ``path``; FileNotFoundOnSite if none."""
+        """The parent folder id and the file under ``path``; NotFound if none."""
         parent, _, files = self._named(path)
         if parent is None or not files:
-            raise FileNotFoundOnSite(f"{path} is not on site '{self.site_name}'")
+            raise NotFound(f"{path} is not on site '{self.site_name}'")
         return parent, files[0]
 
     def _delete_id(self, file_id: str, path: str) -> None:
-        try:
+        with contextlib.suppress(NotFound):  # gone already
             self._call(lambda: self._files().delete(fileId=file_id, supportsAllDrives=True)
                        .execute(), "deleting", path)
-        except FileNotFoundOnSite:
-            pass  # gone already
 
     # -- the contract -------------------------------------------------------------------------
 
@@ -379,7 +382,7 @@ class GDriveProvider(AbstractProvider):
             root = self._drive_root()
             self._call(lambda: self._files().get(fileId=root, fields="id",
                                                  supportsAllDrives=True).execute(),
-                       "reaching", "the drive", retries=1)
+                       "reaching", "the drive")
         except ProviderError:
             return False
         return True
@@ -393,13 +396,13 @@ class GDriveProvider(AbstractProvider):
 
     def open_read(self, path: str) -> BinaryIO:
         found = self._existing(path)[1]
-        return _ChunkReader(self._download(path, found))  # type: ignore[return-value]
-
-    def read_into(self, path: str, writer: BinaryIO) -> None:
-        writer.writelines(self._download(path, self._existing(path)[1]))
+        return _ChunkReader(  # type: ignore[return-value]  # RawIOBase as BinaryIO
+            self._download(path, found))
 
     def _download(self, path: str, found: _File) -> Iterator[bytes]:
         """The file's bytes in chunks (ranged ``alt=media`` GETs), md5-checked at the end."""
+        from googleapiclient.http import MediaIoBaseDownload
+
         request = self._files().get_media(fileId=found.id, supportsAllDrives=True)
         sink = _Sink()
         downloader = MediaIoBaseDownload(sink, request, chunksize=self.chunk_size)
@@ -416,32 +419,39 @@ class GDriveProvider(AbstractProvider):
                                      f"{found.md5}")
 
     def open_write(self, path: str) -> BinaryIO:
+        """Spooled (to disk past one chunk), uploaded on a clean close."""
         relative_path(path)
-        return _SpooledUpload(self, path)  # type: ignore[return-value]
+        return SpooledWriter(  # type: ignore[return-value]  # RawIOBase as BinaryIO
+            lambda reader, size: self.write(path, reader, size), self.chunk_size)
 
     def write(self, path: str, reader: BinaryIO, size: int,
-              content_hash: str | None = None) -> None:
+              content_hash: str | None = None) -> FileStat:
         """Update the file under that name, or create it; small files in one multipart
         request, others by resumable chunks. Nothing appears until the upload completes."""
         try:
-            self._upload(path, reader, size)
-        except FileNotFoundOnSite:  # a cached folder or the file was deleted meanwhile
+            stored = self._upload(path, reader, size)
+        except NotFound:  # a cached folder or the file was deleted meanwhile
             self._forget_folders()
-            raise TransientProviderError(f"{path}: its folder or its older copy vanished "
-                                         f"from site '{self.site_name}' while writing; the "
-                                         "next try looks again") from None
+            raise Transient(f"{path}: its folder or its older copy vanished from site "
+                            f"'{self.site_name}' while writing; the next try looks "
+                            "again") from None
+        return FileStat(stored.size, f"md5:{stored.md5}" if stored.md5 else None)
 
-    def _upload(self, path: str, reader: BinaryIO, size: int) -> None:
+    def _upload(self, path: str, reader: BinaryIO, size: int) -> _File:
+        from googleapiclient.http import MediaIoBaseUpload, MediaUpload
+
+        from sitesync_addon.providers._gdrive_upload import ReaderUpload, read_up_to
+
         parent, name, existing = self._named(path, create=True)
         md5 = hashlib.md5()
-        first = _read_up_to(reader, self.chunk_size)
+        first = read_up_to(reader, self.chunk_size)
         md5.update(first)
         mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
         media: MediaUpload
         if len(first) < self.chunk_size:  # that is all of it
             media = MediaIoBaseUpload(io.BytesIO(first), mime, resumable=False)
         else:
-            media = _ReaderUpload(reader, first, size, self.chunk_size, mime, md5)
+            media = ReaderUpload(reader, first, size, self.chunk_size, mime, md5)
         if existing:
             request = self._files().update(fileId=existing[0].id, media_body=media,
                                            supportsAllDrives=True, fields=FILE_FIELDS)
@@ -449,7 +459,7 @@ class GDriveProvider(AbstractProvider):
             request = self._files().create(body={"name": name, "parents": [parent]},
                                            media_body=media, supportsAllDrives=True,
                                            fields=FILE_FIELDS)
-        if isinstance(media, _ReaderUpload):
+        if isinstance(media, ReaderUpload):
             result = None
             while result is None:
                 result = self._call(request.next_chunk, "uploading", path)[1]
@@ -466,6 +476,7 @@ class GDriveProvider(AbstractProvider):
                 "upload was removed")
         for twin in existing[1:]:  # Drive allowed several of this name: keep one
             self._delete_id(twin.id, path)
+        return stored
 
     def rename(self, source: str, target: str) -> None:
         old_parent, moving = self._existing(source)
@@ -498,56 +509,6 @@ class GDriveProvider(AbstractProvider):
                     pending.append((child["id"], path))
                 else:
                     yield path
-
-
-class _ReaderUpload(MediaUpload):
-    """A resumable upload fed from a forward-only reader.
-
-    It holds one chunk: the library may resend (or resume inside) the chunk it last asked
-    for, which is all the resumable protocol needs, and memory stays flat in file size.
-    """
-
-    def __init__(self, reader: BinaryIO, first: bytes, size: int, chunk_size: int,
-                 mime: str, md5: Any) -> None:
-        self._reader = reader
-        self._window = first  # the bytes from offset _start on
-        self._start = 0
-        self._size = size
-        self._chunk_size = chunk_size
-        self._mime = mime
-        self._md5 = md5
-        self.taken = len(first)  # bytes taken from the reader
-
-    def chunksize(self) -> int:
-        return self._chunk_size
-
-    def mimetype(self) -> str:
-        return self._mime
-
-    def size(self) -> int:
-        return self._size
-
-    def resumable(self) -> bool:
-        return True
-
-    def has_stream(self) -> bool:
-        return False
-
-    def stream(self) -> None:
-        return None
-
-    def getbytes(self, begin: int, length: int) -> bytes:
-        if begin < self._start:
-            raise ProviderError(f"the upload needed byte {begin} again, but only bytes from "
-                                f"{self._start} on are kept")
-        self._window = self._window[begin - self._start:]  # the server has the bytes before
-        self._start = begin
-        if len(self._window) < length:  # bytes objects: no copy when a whole chunk is new
-            more = _read_up_to(self._reader, length - len(self._window))
-            self._md5.update(more)
-            self.taken += len(more)
-            self._window += more
-        return self._window[:length]
 
 
 class _Sink:
@@ -587,53 +548,7 @@ class _ChunkReader(io.RawIOBase):
         return count
 
 
-class _SpooledUpload(io.RawIOBase):
-    """``open_write``'s stream: bytes spool (to disk past one chunk) and upload on a clean
-    close; a ``with`` block that raises uploads nothing."""
-
-    def __init__(self, provider: GDriveProvider, path: str) -> None:
-        self._provider = provider
-        self._path = path
-        self._spool = tempfile.SpooledTemporaryFile(provider.chunk_size)  # noqa: SIM115
-        self._failed = False
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        return self._spool.write(data)
-
-    def __exit__(self, *error: object) -> None:
-        self._failed = error[0] is not None
-        self.close()
-
-    def __del__(self) -> None:
-        self._failed = True  # dropped without close(): never upload a part of a file
-        super().__del__()
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        try:
-            if not self._failed:
-                size = self._spool.tell()
-                self._spool.seek(0)
-                self._provider.write(self._path, self._spool, size)  # type: ignore[arg-type]
-        finally:
-            self._spool.close()
-            super().close()
-
-
-def _read_up_to(reader: BinaryIO, count: int) -> bytes:
-    """``count`` bytes, fewer only at the end (raw reads may return short)."""
-    parts = []
-    while count > 0 and (data := reader.read(count)):
-        parts.append(data)
-        count -= len(data)
-    return b"".join(parts)
-
-
-def _oldest_first(items: Iterable[dict]) -> list[dict]:
+def _oldest_first(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Twins in the order every machine sees alike, whatever order Drive lists them in."""
     return sorted(items, key=lambda item: (item.get("createdTime", ""), item["id"]))
 
@@ -649,6 +564,28 @@ def _reasons(exc: HttpError) -> set[str]:
     except (ValueError, KeyError, TypeError, AttributeError):
         return set()
     return {e.get("reason", "") for e in errors if isinstance(e, dict)}
+
+
+def _retry_after(exc: HttpError) -> float | None:
+    """Seconds from the Retry-After header Drive sends with some rate limits."""
+    try:
+        value = exc.resp.get("retry-after")
+        return max(0.0, float(value)) if value is not None else None
+    except (ValueError, AttributeError):  # an HTTP date: the engine's backoff serves
+        return None
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """No connection could be made (DNS, a closed port, no route), here or in a cause."""
+    import httplib2
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (socket.gaierror, ConnectionRefusedError,
+                             httplib2.ServerNotFoundError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _retryable(exc: HttpError) -> bool:

@@ -25,6 +25,6 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def sitesync_providers() -> list[type[AbstractProvider]]:  # type: ignore[empty-body]
+def sitesync_providers() -> list[type[AbstractProvider]]:  # type: ignore[empty-body]  # a pluggy hookspec: never run
     """Provider classes this plugin contributes, each with its ``code``, ``settings_model``
     and ``icon``."""

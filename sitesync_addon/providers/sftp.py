@@ -1,13 +1,16 @@
-"""``sftp``: an SSH file server through paramiko.
+"""``sftp``: an SSH file server through paramiko (imported when a provider is made).
 
 One SSH connection per provider object, opened on first use and reopened when it drops. A
 paramiko SFTP client must not serve two threads at once, so every operation borrows an SFTP
 channel from a small pool over that one connection and gives it back afterwards. Host keys are
 checked against a known_hosts file unless the site turns ``check_host_key`` off. Writes are
 pipelined and reads run ahead a window at a time, which hides the round trip of each request.
+Files grow under their name, so the engine writes to a temporary name and renames.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import io
 import logging
 import os
@@ -18,19 +21,20 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import paramiko
 from pydantic import Field
 
 from sitesync_addon.errors import (
-    AuthenticationFailed,
-    FileNotFoundOnSite,
+    AuthFailed,
+    NoSpace,
+    NotFound,
+    PermissionDenied,
     ProviderError,
     SiteSyncError,
-    TransientProviderError,
+    SiteUnavailable,
+    Transient,
 )
-from sitesync_addon.platform import current_platform
 from sitesync_addon.providers.base import (
     SECRET,
     AbstractProvider,
@@ -40,6 +44,9 @@ from sitesync_addon.providers.base import (
     relative_path,
 )
 from sitesync_addon.providers.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    import paramiko
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +79,17 @@ READ_WINDOW = 8 * 1024 * 1024  # bytes requested ahead of the reader
 WRITE_BLOCK = 1024 * 1024  # bytes taken from the engine's reader at a time
 
 
-class _UnknownHostKey(paramiko.SSHException):
+class _UnknownHostKey(Exception):
     def __init__(self, hostname: str, key: paramiko.PKey) -> None:
         super().__init__(f"{hostname} is not in known_hosts")
         self.hostname = hostname
         self.key = key
 
 
-class _RefuseUnknownHost(paramiko.MissingHostKeyPolicy):
+# Host key policies: paramiko calls missing_host_key() on any object it is given, so these
+# need not subclass its MissingHostKeyPolicy (which would import paramiko with this module).
+
+class _RefuseUnknownHost:
     """paramiko's RejectPolicy, keeping the key so the message can show its fingerprint."""
 
     def missing_host_key(self, client: paramiko.SSHClient, hostname: str,
@@ -87,7 +97,7 @@ class _RefuseUnknownHost(paramiko.MissingHostKeyPolicy):
         raise _UnknownHostKey(hostname, key)
 
 
-class _TrustAnyHost(paramiko.MissingHostKeyPolicy):
+class _TrustAnyHost:
     """``check_host_key: false``: accept the key, and say so in the log."""
 
     def __init__(self, site_name: str) -> None:
@@ -106,12 +116,14 @@ class SftpProvider(AbstractProvider):
     title = "SFTP"
     settings_model = SftpSettings
     icon = Path(__file__).parent / "resources" / "sftp.png"
+    install = "sitesync[sftp]"
     # Every transfer shares one connection whose encryption runs in Python under the GIL:
     # past a few transfers at once more only adds contention.
     max_concurrency = 4
 
     def __init__(self, site_name: str, settings: dict[str, Any], roots: dict[str, str]) -> None:
         super().__init__(site_name, settings, roots)
+        self.import_sdk("paramiko")
         self.config: SftpSettings = self.validated_settings()
         root = self.config.root.strip() or "/"
         if root == "~" or root.startswith("~/"):  # SFTP starts relative paths at home
@@ -134,18 +146,11 @@ class SftpProvider(AbstractProvider):
 
     # -- the connection -----------------------------------------------------------------------
 
-    def _platform_path(self, paths: PlatformPaths, what: str) -> str | None:
-        if not paths:
-            return None
-        path = paths.get(current_platform())  # type: ignore[call-overload]
-        if not path:
-            raise ProviderError(f"site '{self.site_name}' has no {what} for "
-                                f"{current_platform()}; set it in the site's settings")
-        return os.path.expanduser(os.path.expandvars(path))
-
     def _private_key(self) -> paramiko.PKey | None:
+        import paramiko
+
         if self._key is None:
-            path = self._platform_path(self.config.key_path, "key_path")
+            path = self.platform_path(self.config.key_path, "key_path")
             if path is None:
                 return None
             if not os.path.isfile(path):
@@ -153,24 +158,26 @@ class SftpProvider(AbstractProvider):
                                     f"{path}; correct key_path")
             passphrase = self.config.key_passphrase
             try:
-                self._key = paramiko.PKey.from_path(path, passphrase.encode()
-                                                    if passphrase else None)
+                self._key = paramiko.PKey.from_path(
+                    path, passphrase.encode() if passphrase else None)  # type: ignore[arg-type]  # cryptography needs bytes
             except TypeError:  # cryptography's way to say the key is locked
-                raise AuthenticationFailed(
+                raise AuthFailed(
                     f"the private key {path} of site '{self.site_name}' is protected by a "
                     "passphrase; set key_passphrase") from None
             except (ValueError, paramiko.SSHException) as exc:
                 hint = ("wrong key_passphrase, or not a private key" if passphrase
                         else "not a private key paramiko reads")
-                raise AuthenticationFailed(f"cannot load the private key {path} of site "
-                                           f"'{self.site_name}' ({hint}): {exc}") from None
+                raise AuthFailed(f"cannot load the private key {path} of site "
+                                 f"'{self.site_name}' ({hint}): {exc}") from None
         return self._key
 
     def _known_hosts(self) -> str:
-        return (self._platform_path(self.config.known_hosts_path, "known_hosts_path")
+        return (self.platform_path(self.config.known_hosts_path, "known_hosts_path")
                 or os.path.expanduser("~/.ssh/known_hosts"))
 
     def _connect(self, timeout: float) -> paramiko.SSHClient:
+        import paramiko
+
         config = self.config
         client = paramiko.SSHClient()
         known_hosts = ""
@@ -178,9 +185,10 @@ class SftpProvider(AbstractProvider):
             known_hosts = self._known_hosts()
             if os.path.isfile(known_hosts):
                 client.get_host_keys().load(known_hosts)  # read only: never written back
-            client.set_missing_host_key_policy(_RefuseUnknownHost())
+            client.set_missing_host_key_policy(_RefuseUnknownHost())  # type: ignore[arg-type]  # duck-typed policy
         else:  # no known keys loaded either: a changed key is accepted too
-            client.set_missing_host_key_policy(_TrustAnyHost(self.site_name))
+            client.set_missing_host_key_policy(
+                _TrustAnyHost(self.site_name))  # type: ignore[arg-type]  # duck-typed policy
         key = self._private_key()
         # Without a configured key or password, the user's agent and ~/.ssh keys.
         fallback = key is None and config.password is None
@@ -189,7 +197,7 @@ class SftpProvider(AbstractProvider):
                            pkey=key, timeout=timeout, banner_timeout=timeout,
                            auth_timeout=timeout, channel_timeout=timeout,
                            allow_agent=fallback, look_for_keys=fallback,
-                           transport_factory=_transport_without_nagle)
+                           transport_factory=_transport_without_nagle)  # type: ignore[arg-type]  # paramiko passes a socket
         except Exception as exc:  # noqa: BLE001  (each kind becomes a SiteSync error)
             client.close()
             raise self._connect_error(exc, known_hosts) from None
@@ -199,19 +207,21 @@ class SftpProvider(AbstractProvider):
         return client
 
     def _connect_error(self, exc: Exception, known_hosts: str) -> ProviderError:
+        import paramiko
+
         site, where = self.site_name, self.where
         config = self.config
         host = (f"'[{config.host}]:{config.port}'" if config.port != 22 else config.host)
         if isinstance(exc, _UnknownHostKey):
             missing = "" if os.path.isfile(known_hosts) else " (the file does not exist)"
-            return ProviderError(
+            return SiteUnavailable(
                 f"site '{site}': the host key of {config.host}:{config.port} "
                 f"({exc.key.get_name()} {exc.key.fingerprint}) is not in the known_hosts "
                 f"file {known_hosts}{missing}. Check the fingerprint with the server's admin "
                 f"and add it (e.g. ssh-keyscan -p {config.port} {config.host} >> {known_hosts}),"
                 " or set check_host_key: false in the site's settings to trust any server")
         if isinstance(exc, paramiko.BadHostKeyException):
-            return ProviderError(
+            return SiteUnavailable(
                 f"site '{site}': the host key of {config.host}:{config.port} CHANGED: the "
                 f"server offers {exc.key.get_name()} {exc.key.fingerprint}, known_hosts "
                 f"{known_hosts} expects {exc.expected_key.fingerprint}. Someone may be "
@@ -221,13 +231,15 @@ class SftpProvider(AbstractProvider):
             how = " and ".join(
                 part for part, used in (("key", config.key_path), ("password", config.password))
                 if used) or "the agent's or ~/.ssh keys"
-            return AuthenticationFailed(
+            return AuthFailed(
                 f"site '{site}': {config.host}:{config.port} refused user '{config.user}' "
                 f"(tried {how}): {exc}; check the site's user, key_path and password")
+        if _unreachable(exc):  # no TCP connection: a wrong host, a closed port, no route
+            return SiteUnavailable(f"site '{site}': cannot reach {where}: {_describe(exc)}; "
+                                   "check the site's host and port, and that the server runs")
         if isinstance(exc, (OSError, EOFError, paramiko.SSHException)):
-            # Refused or reset connections, timeouts, a server that hung up mid-handshake.
-            return TransientProviderError(f"site '{site}': cannot reach {where}: "
-                                          f"{_describe(exc)}")
+            # Reset connections, a server that hung up mid-handshake (sshd's MaxStartups).
+            return Transient(f"site '{site}': cannot reach {where}: {_describe(exc)}")
         return ProviderError(f"site '{site}': connecting to {where} failed: "
                              f"{type(exc).__name__}: {exc}")
 
@@ -257,8 +269,10 @@ class SftpProvider(AbstractProvider):
     # -- channels -----------------------------------------------------------------------------
 
     def _borrow(self, timeout: float = CONNECT_TIMEOUT) -> paramiko.SFTPClient:
+        import paramiko
+
         if not self._slots.acquire(timeout=CHANNEL_WAIT):
-            raise TransientProviderError(f"site '{self.site_name}': no SFTP channel to "
+            raise Transient(f"site '{self.site_name}': no SFTP channel to "
                                          f"{self.where} came free in {CHANNEL_WAIT:.0f} s")
         try:
             with self._lock:
@@ -269,11 +283,12 @@ class SftpProvider(AbstractProvider):
                         return sftp
                     _close_quietly(sftp)
             with self._translated("opening an SFTP channel to", self.where):
-                sftp = paramiko.SFTPClient.from_transport(transport)
-                if sftp is None:
+                opened = paramiko.SFTPClient.from_transport(transport)
+                channel = opened.get_channel() if opened is not None else None
+                if opened is None or channel is None:
                     raise paramiko.SSHException("the server refused an SFTP channel")
-            sftp.get_channel().settimeout(IO_TIMEOUT)
-            return sftp
+            channel.settimeout(IO_TIMEOUT)
+            return opened
         except BaseException:
             self._slots.release()
             raise
@@ -300,7 +315,7 @@ class SftpProvider(AbstractProvider):
                 yield sftp
             reusable = True
         except ProviderError as exc:
-            reusable = not isinstance(exc, TransientProviderError)
+            reusable = not isinstance(exc, Transient)
             raise
         finally:
             self._give_back(sftp, reusable)
@@ -312,24 +327,31 @@ class SftpProvider(AbstractProvider):
             yield
         except SiteSyncError:
             raise
-        except FileNotFoundError:
-            raise FileNotFoundOnSite(f"{path} is not on site '{self.site_name}' "
-                                     f"({self.where})") from None
-        except PermissionError:
-            raise ProviderError(f"site '{self.site_name}': {self.where} denied {action} "
-                                f"{path}; check the permissions of user '{self.config.user}' "
-                                "on the server") from None
-        except (TimeoutError, ConnectionError, EOFError, paramiko.SSHException) as exc:
+        except Exception as exc:  # noqa: BLE001  (every SDK error is translated)
+            raise self._translate(exc, action, path) from None
+
+    def _translate(self, exc: Exception, action: str, path: str) -> ProviderError:
+        import paramiko
+
+        where = f"site '{self.site_name}': {action} {path} on {self.where}"
+        if isinstance(exc, FileNotFoundError):
+            return NotFound(f"{path} is not on site '{self.site_name}' ({self.where})")
+        if isinstance(exc, PermissionError):
+            return PermissionDenied(f"site '{self.site_name}': {self.where} denied {action} "
+                                    f"{path}; check the permissions of user "
+                                    f"'{self.config.user}' on the server")
+        if isinstance(exc, (TimeoutError, ConnectionError, EOFError, paramiko.SSHException)):
             if isinstance(exc, TimeoutError):  # a silent link may never fail by itself
                 self.close()  # so the next call connects afresh
             why = (f"no answer in {IO_TIMEOUT:g} s" if isinstance(exc, TimeoutError)
                    else _describe(exc))
-            raise TransientProviderError(f"site '{self.site_name}': the connection to "
-                                         f"{self.where} failed while {action} {path}: "
-                                         f"{why}") from None
-        except (OSError, paramiko.SFTPError) as exc:  # OSError(text): an SFTP "failure"
-            raise ProviderError(f"site '{self.site_name}': {action} {path} on {self.where} "
-                                f"failed: {exc}") from None
+            return Transient(f"site '{self.site_name}': the connection to {self.where} "
+                             f"failed while {action} {path}: {why}")
+        if isinstance(exc, OSError) and (exc.errno in (errno.ENOSPC, errno.EDQUOT)
+                                         or "no space" in str(exc).lower()):
+            return NoSpace(f"{where}: the server's disk is full ({exc})")
+        # OSError(text): an SFTP "failure" status; SFTPError: a protocol problem.
+        return ProviderError(f"{where} failed: {_describe(exc)}")
 
     # -- the contract -------------------------------------------------------------------------
 
@@ -343,7 +365,7 @@ class SftpProvider(AbstractProvider):
         try:
             found = stat_mode.S_ISDIR(sftp.stat(self.base).st_mode or 0)
             reusable = True
-        except (OSError, EOFError, paramiko.SSHException) as exc:
+        except _ssh_errors() as exc:
             log.info("site '%s' is not active: root %s: %s", self.site_name, self.base, exc)
             found = False
         finally:
@@ -370,19 +392,14 @@ class SftpProvider(AbstractProvider):
                 size = handle.stat().st_size or 0
         except BaseException as exc:
             self._give_back(sftp, isinstance(exc, ProviderError)
-                            and not isinstance(exc, TransientProviderError))
+                            and not isinstance(exc, Transient))
             raise
-        return _Reader(handle, size,  # type: ignore[return-value]
+        return _Reader(handle, size,  # type: ignore[return-value]  # RawIOBase as BinaryIO
                        lambda reusable: self._give_back(sftp, reusable),
                        lambda: self._translated("reading", path))
 
-    def read_into(self, path: str, writer: BinaryIO) -> None:
-        with self.open_read(path) as reader:
-            while block := reader.read(WRITE_BLOCK):
-                writer.write(block)
-
     def open_write(self, path: str) -> BinaryIO:
-        return self._open_write(path)  # type: ignore[return-value]
+        return self._open_write(path)  # type: ignore[return-value]  # RawIOBase as BinaryIO
 
     def _open_write(self, path: str) -> _Writer:
         remote = self.remote_path(path)
@@ -392,22 +409,27 @@ class SftpProvider(AbstractProvider):
                 handle = self._create(sftp, remote)
         except BaseException as exc:
             self._give_back(sftp, isinstance(exc, ProviderError)
-                            and not isinstance(exc, TransientProviderError))
+                            and not isinstance(exc, Transient))
             raise
         return _Writer(handle, sftp, remote, lambda reusable: self._give_back(sftp, reusable),
                        lambda: self._translated("writing", path))
 
     def write(self, path: str, reader: BinaryIO, size: int,
-              content_hash: str | None = None) -> None:
+              content_hash: str | None = None) -> FileStat:
         writer = self._open_write(path)
+        written = 0
         try:
             # The reader's own errors (the source's, or TransferCancelled) pass untranslated.
             while block := reader.read(WRITE_BLOCK):
                 writer.write(block)
+                written += len(block)
             writer.close()
         except BaseException:
             writer.discard()
             raise
+        # close() had the server acknowledge every write of a file opened empty, so its
+        # size is what was sent: no stat round trip per file.
+        return FileStat(size=written)
 
     def _create(self, sftp: paramiko.SFTPClient, remote: str) -> paramiko.SFTPFile:
         """Open ``remote`` for writing, making its folders when they are missing."""
@@ -434,9 +456,9 @@ class SftpProvider(AbstractProvider):
             try:
                 sftp.stat(self.base)
             except FileNotFoundError:
-                raise ProviderError(f"the root {self.base} of site '{self.site_name}' does not "
-                                    f"exist on {self.where}; create it or correct the "
-                                    "site's root") from None
+                raise SiteUnavailable(f"the root {self.base} of site '{self.site_name}' does "
+                                      f"not exist on {self.where}; create it or correct the "
+                                      "site's root") from None
         for folder in reversed(missing):
             try:
                 sftp.mkdir(folder)
@@ -464,11 +486,8 @@ class SftpProvider(AbstractProvider):
 
     def delete(self, path: str) -> None:
         remote = self.remote_path(path)
-        with self._sftp("deleting", path) as sftp:
-            try:
-                sftp.remove(remote)
-            except FileNotFoundError:
-                pass
+        with self._sftp("deleting", path) as sftp, contextlib.suppress(FileNotFoundError):
+            sftp.remove(remote)
 
     def list(self, folder: str) -> Iterator[str]:
         top = self.remote_path(folder)
@@ -605,7 +624,7 @@ class _Writer(io.RawIOBase):
     def _abandon(self) -> None:
         try:
             self._handle.close()
-        except (OSError, EOFError, paramiko.SSHException):
+        except _ssh_errors():
             pass
         _remove_quietly(self._sftp, self._remote)  # never a partial file left behind
         self._release(False)
@@ -614,8 +633,29 @@ class _Writer(io.RawIOBase):
 def _transport_without_nagle(sock: socket.socket, **options: Any) -> paramiko.Transport:
     """Small requests sent back to back (write, close, stat, rename) would otherwise wait
     for the server's delayed ACKs: tens of milliseconds per small file."""
+    import paramiko
+
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return paramiko.Transport(sock, **options)
+
+
+def _ssh_errors() -> tuple[type[BaseException], ...]:
+    """What a broken connection raises (an ``except`` clause evaluates this only when
+    something was raised, so paramiko is loaded by then)."""
+    import paramiko
+
+    return (OSError, EOFError, paramiko.SSHException)
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """No TCP connection was made: DNS failed, the port is closed, no route, or the connect
+    timed out (the SSH handshake, which comes later, raises SSHException or EOFError)."""
+    from paramiko.ssh_exception import NoValidConnectionsError
+
+    return (isinstance(exc, (socket.gaierror, NoValidConnectionsError, ConnectionRefusedError,
+                             TimeoutError))
+            or (isinstance(exc, OSError)
+                and exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH)))
 
 
 def _describe(exc: BaseException) -> str:
@@ -631,14 +671,14 @@ def _usable(sftp: paramiko.SFTPClient, transport: paramiko.Transport) -> bool:
 def _close_quietly(sftp: paramiko.SFTPClient) -> None:
     try:
         sftp.close()
-    except (OSError, EOFError, paramiko.SSHException):
+    except _ssh_errors():
         pass
 
 
 def _remove_quietly(sftp: paramiko.SFTPClient, remote: str) -> None:
     try:
         sftp.remove(remote)
-    except (OSError, EOFError, paramiko.SSHException):
+    except _ssh_errors():
         pass
 
 

@@ -15,9 +15,10 @@ from tests.studio import LOCAL_ID, PROJECT
 
 
 def run(studio, *args, key=ADMIN_KEY, url=None, check=True, stdin=None,  # type: ignore[no-untyped-def]
-        site_id=LOCAL_ID):
+        site_id=LOCAL_ID, env=None):
     env = {**os.environ, "SITESYNC_SERVER_URL": url or studio.url, "SITESYNC_API_KEY": key,
-           "SITESYNC_SITE_ID": site_id, "XDG_STATE_HOME": str(studio.tmp / "state")}
+           "SITESYNC_SITE_ID": site_id, "XDG_STATE_HOME": str(studio.tmp / "state"),
+           **(env or {})}
     # What the `sitesync` console script runs: SiteSync's commands and every addon's.
     result = subprocess.run([sys.executable, "-m", "sitesync_addon.framework.cli",
                              *map(str, args)],
@@ -106,7 +107,17 @@ def test_settings_get_and_set(studio, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def configure_site(studio, name):  # type: ignore[no-untyped-def]
+    """Configure a local-drive site ``name`` in the project."""
+    root = studio.tmp / name
+    root.mkdir(exist_ok=True)
+    run(studio, "settings", "set", "--project", PROJECT, "--file", "-", stdin=json.dumps(
+        {"sites": [{"name": name, "provider": "local_drive",
+                    "root": {"work": {"linux": str(root)}}}]}))
+
+
 def test_state_commands(studio):
+    configure_site(studio, "backup")
     rep = publish(studio, sample(studio))
     rid = rep["id"]
     run(studio, "add-site", PROJECT, rid, "backup")
@@ -115,7 +126,7 @@ def test_state_commands(studio):
     run(studio, "add-site", PROJECT, rid, "backup", "--force")
     run(studio, "priority", PROJECT, rid, "backup", 700)
     run(studio, "pause", "--project", PROJECT, "--representation", rid, "--site", "backup")
-    state = studio.artist._site_states(PROJECT, [rid], ["backup"])[rid]["backup"]
+    state = studio.artist.site_states(PROJECT, [rid], ["backup"])[rid]["backup"]
     assert state["priority"] == 700 and state["paused"] is True
     run(studio, "unpause", "--project", PROJECT, "--representation", rid, "--site", "backup")
     run(studio, "pause", "--project", PROJECT)
@@ -126,7 +137,7 @@ def test_state_commands(studio):
     run(studio, "unpause")
     run(studio, "reset", PROJECT, rid, "--site", "backup")
     run(studio, "remove-site", PROJECT, rid, "backup")
-    assert "backup" not in studio.artist._site_states(PROJECT, [rid])[rid]
+    assert "backup" not in studio.artist.site_states(PROJECT, [rid])[rid]
 
 
 def test_validate_and_clear(studio):
@@ -147,8 +158,9 @@ def test_validate_and_clear(studio):
 
 @pytest.mark.parametrize("args, words", [
     (("status", "nope"), "Project 'nope' not found"),
-    (("add-site", PROJECT, "3f1c5b8e-0000-4000-8000-000000000000", "x"), "does not exist"),
-    (("add-site", PROJECT, "not-an-id", "x"), "not a representation id"),
+    (("add-site", PROJECT, "3f1c5b8e-0000-4000-8000-000000000000", LOCAL_ID),
+     "does not exist"),
+    (("add-site", PROJECT, "not-an-id", LOCAL_ID), "not a representation id"),
     (("publish", PROJECT, "--folder", "a", "--product", "b", "--version", "1",
       "--representation", "r", "/no/such/file.exr"), "missing file"),
     (("reset", PROJECT, "3f1c5b8e-0000-4000-8000-000000000000"), "--site or --side"),
@@ -161,7 +173,7 @@ def test_bad_input_is_one_line_and_non_zero(studio, args, words):
 
 def test_sync_disabled_server_down_and_bad_key(studio):
     rep = publish(studio, sample(studio))
-    studio.publisher.api.put(f"/api/{studio.publisher.endpoint_prefix}/settings/{PROJECT}",
+    studio.publisher.client.http.put(f"/api/{studio.publisher.endpoint_prefix}/settings/{PROJECT}",
                              json={"enabled": False})
     disabled = run(studio, "add-site", PROJECT, rep["id"], "x", check=False)
     assert disabled.returncode == 1 and "not enabled" in disabled.stderr
@@ -182,7 +194,7 @@ def _failing_target(studio, rep, prepare, preexec=None):  # type: ignore[no-unty
     result = subprocess.run([sys.executable, "-m", "sitesync_addon.cli", "syncservice",
                              "--active_site", "local", "--once", "--quiet"], env=env,
                             capture_output=True, text=True, preexec_fn=preexec)
-    state = studio.artist._site_states(PROJECT, [rep["id"]], [LOCAL_ID])[rep["id"]][LOCAL_ID]
+    state = studio.artist.site_states(PROJECT, [rep["id"]], [LOCAL_ID])[rep["id"]][LOCAL_ID]
     return result, next(iter(state["files"].values()))
 
 

@@ -57,7 +57,7 @@ class Env:
 
     def state(self, rep_id: str, site: str) -> dict | None:
         """The server's state of one representation on one site, files by id."""
-        return self.addon._site_states(self.project, [rep_id], [site]).get(rep_id, {}).get(site)
+        return self.addon.site_states(self.project, [rep_id], [site]).get(rep_id, {}).get(site)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from sitesync_addon import SiteAlreadyPresentError, SiteSyncAddon, SiteSyncStatus, SyncStatus
 from sitesync_addon.hashing import hash_file
 from sitesync_addon.providers.registry import registry
+from sitesync_addon.publish import publish_files
 from sitesync_addon.version import __version__
 from tests.client.conftest import PROJECT, SITE_ID, Env, both_databases
 from tests.conftest import ADMIN_KEY
@@ -139,7 +140,7 @@ def test_paths_icons_and_endpoint_prefix(addon: SiteSyncAddon) -> None:
         assert icon["type"] == "path" and icon["path"].endswith(".png")
         assert Path(icon["path"]).is_file()
     assert addon.endpoint_prefix == f"addons/sitesync/{__version__}"
-    assert addon.api.get(f"/api/{addon.endpoint_prefix}/pause") == {"paused": False}
+    assert addon.client.http.get(f"/api/{addon.endpoint_prefix}/pause") == {"paused": False}
 
 
 def test_cli_registers_the_sitesync_group(addon: SiteSyncAddon) -> None:
@@ -646,6 +647,41 @@ def test_check_status(addon: SiteSyncAddon, monkeypatch: pytest.MonkeyPatch,
     assert check(state(QUEUED, OK), SITE_ID, "studio", preset) == SyncStatus.DO_DOWNLOAD
 
 
+def test_check_status_takes_a_file_of_the_state_listing(env: Env) -> None:
+    """The contract's callers pass one file of ``get_repre_sync_state``: localStatus and
+    remoteStatus, as the listing gives them."""
+    addon = env.addon
+    rep = env.publish().representations[0]
+    addon.add_site(PROJECT, rep["id"], "studio", status=SiteSyncStatus.OK)
+    addon.add_site(PROJECT, rep["id"], SITE_ID)
+    preset = addon.get_sync_project_setting(PROJECT)
+    item = addon.get_repre_sync_state(PROJECT, rep["id"], SITE_ID, "studio")
+    assert item is not None
+    decisions = {addon.check_status(file, SITE_ID, "studio", preset) for file in item["files"]}
+    assert decisions == {SyncStatus.DO_DOWNLOAD}
+    for file in item["files"]:
+        file["localStatus"]["retries"] = 3  # retries used up: nothing to do
+        assert addon.check_status(file, SITE_ID, "studio", preset) == SyncStatus.DO_NOTHING
+
+
+def test_a_machine_whose_site_id_names_a_configured_site_acts_as_it(env: Env,
+                                                                   tmp_path: Path) -> None:
+    """A studio box that runs as ``studio`` publishes into the studio root."""
+    studio_box = SiteSyncAddon(env.addon.client.url, ADMIN_KEY, site_id="studio")
+    assert studio_box.get_active_site(PROJECT) == "studio"
+    sites = studio_box.get_sync_project_setting(PROJECT)["sites"]
+    assert sites["studio"]["root"] == {"work": str(env.studio_root)}
+    assert sites["local"]["root"] == sites["studio"]["root"]
+    source = tmp_path / "incoming" / "a.exr"
+    source.parent.mkdir()
+    source.write_bytes(b"x" * 1000)
+    rep = publish_files(studio_box, PROJECT, folder="shots/sh010", product="plate",
+                        version=1, representation="exr", files=[source])
+    published = env.studio_root / rep["files"][0]["path"].partition("/")[2]
+    assert published.read_bytes() == source.read_bytes()
+    assert studio_box.is_representation_on_site(PROJECT, rep["id"], "studio")
+
+
 # -- pause and priority ------------------------------------------------------------------------
 
 @both_databases
@@ -658,7 +694,7 @@ def test_pause_members(env: Env) -> None:
     assert addon.is_representation_paused(rep["id"], project_name=PROJECT)
     assert addon.is_representation_paused(rep["id"])  # found in the enabled projects
     assert env.state(rep["id"], SITE_ID)["paused"] is True
-    other = SiteSyncAddon(addon.api.url, ADMIN_KEY, site_id="ws9")  # persisted on the server
+    other = SiteSyncAddon(addon.client.url, ADMIN_KEY, site_id="ws9")  # persisted on the server
     assert other.is_representation_paused(rep["id"], project_name=PROJECT)
     addon.unpause_representation(PROJECT, rep["id"], SITE_ID)
     assert not addon.is_representation_paused(rep["id"], project_name=PROJECT)
@@ -760,11 +796,11 @@ def test_reset_timer_wakes_this_process_and_others(env: Env) -> None:
             return True
 
     events_url = f"/api/{addon.endpoint_prefix}/events"
-    after = addon.api.get(events_url, params={"timeout": 0})["lastId"]
+    after = addon.client.http.get(events_url, params={"timeout": 0})["lastId"]
     addon.sync_thread = Thread()
     addon.reset_timer()
     assert addon.sync_thread.woken == 1
-    found = addon.api.get(events_url, params={"after": after, "timeout": 0})["events"]
+    found = addon.client.http.get(events_url, params={"after": after, "timeout": 0})["events"]
     assert {"kind": "reset_timer", "project": PROJECT} in [
         {"kind": e["kind"], "project": e["project"]} for e in found]
     addon.sync_thread = None

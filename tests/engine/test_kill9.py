@@ -77,6 +77,6 @@ def test_sigterm_stops_cleanly_and_releases_leases(studio, tmp_path):
     process.communicate(timeout=60)
     assert partial_files(studio.local_root) == []
     assert not studio.local_path(rep["files"][0]).exists()
-    state = studio.artist._site_states(PROJECT, [rep["id"]], [LOCAL_ID])[rep["id"]][LOCAL_ID]
+    state = studio.artist.site_states(PROJECT, [rep["id"]], [LOCAL_ID])[rep["id"]][LOCAL_ID]
     file_state = next(iter(state["files"].values()))
     assert file_state["status"] == 1 and file_state["progress"] == 0  # released, not leased

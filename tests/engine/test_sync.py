@@ -5,10 +5,13 @@ import time
 
 import pytest
 
-from sitesync_addon.engine.service import CLAIM_LIMIT, SiteSyncThread
+from sitesync_addon.engine.config import CLAIM_LIMIT
 from sitesync_addon.engine.temp_files import TEMP_SUFFIX
 from sitesync_addon.hashing import hash_file
-from sitesync_addon.server_api import ServerApi, ServerError
+from sitesync_addon.client import ADDON_PREFIX
+from sitesync_addon.client.http import Http
+from sitesync_addon.client.work import Work
+from sitesync_addon.errors import ServerError
 from sitesync_addon.status import SiteSyncStatus
 from tests.conftest import both_databases
 from tests.studio import LOCAL_ID, PROJECT
@@ -23,7 +26,7 @@ def wait_for(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyp
 
 @pytest.fixture
 def thread(studio, tmp_path):  # type: ignore[no-untyped-def]
-    sync = SiteSyncThread(studio.artist, state_dir=tmp_path / "state")
+    sync = studio.artist.create_service(state_dir=tmp_path / "state")
     yield sync
     sync.stop()
 
@@ -58,7 +61,7 @@ def test_running_thread_wakes_on_new_work_within_a_second(studio, thread):
 
 def test_running_thread_retries_a_failed_file_when_its_backoff_ends(studio, thread):
     settings = f"/api/{studio.publisher.endpoint_prefix}/settings"
-    studio.publisher.api.put(settings, json={"enabled": True, "config": {"retry_cnt": 50}})
+    studio.publisher.client.http.put(settings, json={"enabled": True, "config": {"retry_cnt": 50}})
     rep = studio.publish("sh010", [20_000])
     source = studio.studio_path(rep["files"][0])
     hidden = source.with_name("hidden")
@@ -76,7 +79,7 @@ def test_corrupt_source_retries_then_fails_with_message(studio, thread, size):
     studio.studio_path(rep["files"][0]).write_bytes(b"x" * size)  # same size, other bytes
     studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
     assert thread.run_until_idle() is False
-    files = studio.artist._site_states(PROJECT, [rep["id"]], [LOCAL_ID])[rep["id"]][LOCAL_ID][
+    files = studio.artist.site_states(PROJECT, [rep["id"]], [LOCAL_ID])[rep["id"]][LOCAL_ID][
         "files"]
     bad, good = files[rep["files"][0]["id"]], files[rep["files"][1]["id"]]
     assert bad["status"] == SiteSyncStatus.FAILED and bad["retries"] == 3
@@ -157,7 +160,7 @@ class Throttle:
 
 def test_progress_is_stored_while_a_file_moves(studio, tmp_path):
     studio.artist.LOG_PROGRESS_SEC = 0.1
-    thread = SiteSyncThread(studio.artist, state_dir=tmp_path / "state")
+    thread = studio.artist.create_service(state_dir=tmp_path / "state")
     thread.observer = Throttle(0.05)
     rep = studio.publish("big", [64 * 1024 * 1024])
     studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
@@ -175,7 +178,7 @@ def test_progress_is_stored_while_a_file_moves(studio, tmp_path):
 
 def test_alternative_sites_follow_a_transfer(studio, thread):
     settings = f"/api/{studio.publisher.endpoint_prefix}/settings/{PROJECT}"
-    studio.publisher.api.put(settings, json={"sites": [
+    studio.publisher.client.http.put(settings, json={"sites": [
         {"name": "nas", "provider": "local_drive", "alternative_sites": [LOCAL_ID]}]})
     studio.artist.clear_caches()
     rep = studio.publish("sh010", [1000, 2000])
@@ -243,17 +246,17 @@ def test_a_claim_failing_mid_pass_leaves_no_file_held(studio, thread):
     leased, and the next pass takes the rest."""
     rep = studio.publish("many", [100] * (CLAIM_LIMIT + 20))
     studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
-    claims, claim = [], thread._claim
+    claims, claim = [], thread.client.work.claim
 
-    def second_claim_fails(*args: str) -> list[dict]:
+    def second_claim_fails(*args: object) -> list[dict]:
         claims.append(args)
         if len(claims) == 2:  # fault injection at the server boundary
             raise ServerError("claim work: the server is restarting", status_code=503)
         return claim(*args)
 
-    thread._claim, thread.concurrency = second_claim_fails, 1
+    thread.client.work.claim, thread.concurrency = second_claim_fails, 1
     assert thread.run_once()
-    page = studio.artist.api.get(f"/api/{studio.artist.endpoint_prefix}/{PROJECT}/state",
+    page = studio.artist.client.http.get(f"/api/{studio.artist.endpoint_prefix}/{PROJECT}/state",
                                  params={"localSite": LOCAL_ID, "remoteSite": "studio"})
     statuses = [f["localStatus"]["status"] for f in page["representations"][0]["files"]]
     assert statuses.count(int(SiteSyncStatus.OK)) == CLAIM_LIMIT
@@ -264,23 +267,28 @@ def test_a_claim_failing_mid_pass_leaves_no_file_held(studio, thread):
 def test_final_reports_the_server_missed_are_sent_with_the_next_flush(studio, thread):
     rep = studio.publish("sh020", [100, 100])
     studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
-    items = thread._claim(PROJECT, LOCAL_ID, "studio")
-    reporter, live = thread.reporter, thread.reporter.api
-    reporter.api = ServerApi("http://127.0.0.1:1", "key")  # the server is away
+
+    def claim() -> list:
+        return thread.client.work.claim(PROJECT, LOCAL_ID, "studio", thread.worker_id, 10, 300)
+
+    items = claim()
+    reporter, live = thread.reporter, thread.reporter.work
+    reporter.work = Work(Http("http://127.0.0.1:1", "key"), ADDON_PREFIX)  # the server is away
+    reporter.start()
     for item in items:
         reporter.outcome(PROJECT, item, "release")
-    with pytest.raises(ServerError, match="cannot reach"):
-        reporter.flush()
-    assert thread._claim(PROJECT, LOCAL_ID, "studio") == []  # still leased to this worker
-    reporter.api = live
-    reporter.flush()
-    assert len(thread._claim(PROJECT, LOCAL_ID, "studio")) == 2  # released, claimable again
+    assert reporter.flush(timeout=1.5) is False and reporter.pending() == 2  # kept
+    assert claim() == []  # still leased to this worker
+    reporter.work = live
+    assert reporter.flush(timeout=10)
+    assert len(claim()) == 2  # released, claimable again
+    reporter.stop()
 
 
 def waiting_behind_a_big_file(studio, tmp_path, on_last_chunk):  # type: ignore[no-untyped-def]
     """A thread of one mover with 2 s leases, held ~3 s on a 64 MiB file while three small
     files wait their turn; ``on_last_chunk()`` runs as the big file ends."""
-    thread = SiteSyncThread(studio.artist, state_dir=tmp_path / "state", concurrency=1,
+    thread = studio.artist.create_service(state_dir=tmp_path / "state", concurrency=1,
                             lease_seconds=2)
     thread.reporter.progress_every = 0.2
     big = studio.publish("big", [64 * 1024 * 1024])
@@ -303,7 +311,7 @@ def waiting_behind_a_big_file(studio, tmp_path, on_last_chunk):  # type: ignore[
 def test_files_waiting_their_turn_keep_their_leases(studio, tmp_path):
     taken: list[list] = []
     thread, small = waiting_behind_a_big_file(studio, tmp_path, lambda _: taken.append(
-        studio.artist.api.post(f"/api/{studio.artist.endpoint_prefix}/{PROJECT}/work/claim",
+        studio.artist.client.http.post(f"/api/{studio.artist.endpoint_prefix}/{PROJECT}/work/claim",
                                json={"localSite": LOCAL_ID, "remoteSite": "studio",
                                      "workerId": "another-machine", "limit": 10})))
     assert thread.run_until_idle()

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from sitesync_addon import SiteSyncAddon
 from sitesync_addon.framework import AddonManager
 from sitesync_addon.framework.cli import build
-from sitesync_addon.server_api import ServerApi
+from sitesync_addon.client import ServerClient
 from tests.conftest import ADMIN_KEY
 
 TOY_ADDON = '''
@@ -109,7 +109,7 @@ def test_manager_loads_sitesync_first_and_reports_broken_addons(addons_on_path):
 
 
 def test_initialize_gives_each_addon_its_server_settings(addons_on_path, server):
-    api = ServerApi(server.url, ADMIN_KEY)
+    api = ServerClient(server.url, ADMIN_KEY).http
     api.put("/api/addons/sitesync/0.1.0/settings", json={"enabled": True,
                                                          "config": {"loop_delay": 7}})
     manager = AddonManager()

@@ -32,7 +32,7 @@ def actions_by_text(menu) -> dict:  # type: ignore[no-untyped-def]
 
 def test_tray_builds_the_menu_starts_syncing_and_stops_on_quit(app, studio, monkeypatch):
     monkeypatch.setenv("SITESYNC_SERVER_URL", studio.url)
-    monkeypatch.setenv("SITESYNC_API_KEY", studio.publisher.api.api_key)
+    monkeypatch.setenv("SITESYNC_API_KEY", studio.publisher.client.http.api_key)
     monkeypatch.setenv("SITESYNC_SITE_ID", LOCAL_ID)
     manager = AddonManager(addon_classes=[SiteSyncAddon])
     manager.initialize()

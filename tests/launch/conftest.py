@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sitesync_addon import SiteSyncAddon
-from sitesync_addon.engine.service import SiteSyncThread
+from sitesync_addon.engine.service import SyncService
 from sitesync_addon.publish import publish_files
 from sitesync_addon.workfiles import (REFERENCE_LINK, WORKFILE_PRODUCT_TYPE,
                                       workfile_product_name)
@@ -57,20 +57,20 @@ def machine_b(studio: Studio) -> Machine:
     settings = f"/api/{admin.endpoint_prefix}/settings/{PROJECT}"
     root = studio.tmp / MACHINE_B
     root.mkdir()
-    admin.api.put(f"{settings}/site/{MACHINE_B}", json={
+    admin.client.http.put(f"{settings}/site/{MACHINE_B}", json={
         "active_site": "local", "remote_site": "studio",
         "local_roots": [{"name": "work", "path": str(root)}]})
     # A short fallback loop: a failed file is tried again after its backoff, not after 60 s.
-    admin.api.put(settings, json={"config": {"retry_cnt": 2, "loop_delay": 1}})
+    admin.client.http.put(settings, json={"config": {"retry_cnt": 2, "loop_delay": 1}})
     addon = SiteSyncAddon(studio.url, ADMIN_KEY, site_id=MACHINE_B)
     addon.retry_backoff_base = 0.05
     return Machine(addon, root)
 
 
 @pytest.fixture
-def sync_b(machine_b: Machine, tmp_path: Path) -> Iterator[SiteSyncThread]:
+def sync_b(machine_b: Machine, tmp_path: Path) -> Iterator[SyncService]:
     """Machine B's real sync service, running."""
-    thread = SiteSyncThread(machine_b.addon, state_dir=tmp_path / "state-b")
+    thread = machine_b.addon.create_service(state_dir=tmp_path / "state-b")
     thread.start()
     yield thread
     thread.stop()

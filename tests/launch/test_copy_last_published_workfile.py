@@ -30,7 +30,7 @@ def publish_history(studio: Studio) -> tuple[list[dict], dict]:
 
 
 def last_event_id(machine: Machine) -> int:
-    return machine.addon.api.get(f"/api/{machine.addon.endpoint_prefix}/events",
+    return machine.addon.client.http.get(f"/api/{machine.addon.endpoint_prefix}/events",
                                  params={"timeout": 0})["lastId"]
 
 
@@ -61,7 +61,7 @@ def test_last_published_workfile_and_its_references_reach_b_and_open_as_next_ver
     assert sorted(p.name for p in machine_b.work_area().iterdir()) == [target.name]
     assert result.hooks == ["CopyLastPublishedWorkfile"]
 
-    events = machine_b.addon.api.get(f"/api/{machine_b.addon.endpoint_prefix}/events",
+    events = machine_b.addon.client.http.get(f"/api/{machine_b.addon.endpoint_prefix}/events",
                                      params={"after": before, "timeout": 0})["events"]
     assert {"reset_timer"} <= {e["kind"] for e in events if e["project"] == PROJECT}
     finished = {label for label, fraction in machine_b.progress if fraction == 1.0}
@@ -78,7 +78,7 @@ def test_last_published_workfile_and_its_references_reach_b_and_open_as_next_ver
 def test_sync_off_for_the_project_skips(studio, machine_b):
     publish_history(studio)
     settings = f"/api/{studio.publisher.endpoint_prefix}/settings/{PROJECT}"
-    studio.publisher.api.put(settings, json={"enabled": False})
+    studio.publisher.client.http.put(settings, json={"enabled": False})
     result = launch(machine_b, wait_timeout=0)
     assert result.context.workfile_path is None
     assert any("site sync is off" in message for message in machine_b.messages)

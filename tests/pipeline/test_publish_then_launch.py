@@ -4,7 +4,6 @@ B's sync service bring them down and opens the workfile as the next version."""
 from __future__ import annotations
 
 from sitesync_addon import SiteSyncAddon
-from sitesync_addon.engine.service import SiteSyncThread
 from sitesync_addon.hashing import hash_file
 from sitesync_addon.launch_hooks.runner import run_launch
 from sitesync_addon.status import SiteSyncStatus
@@ -21,7 +20,7 @@ def test_publish_on_a_then_launch_on_b(studio, machine_b, sync_b, tmp_path):
     root_a = studio.tmp / MACHINE_A
     root_a.mkdir()
     settings = f"/api/{studio.publisher.endpoint_prefix}/settings/{PROJECT}"
-    studio.publisher.api.put(f"{settings}/site/{MACHINE_A}", json={
+    studio.publisher.client.http.put(f"{settings}/site/{MACHINE_A}", json={
         "active_site": "local", "remote_site": "studio",
         "local_roots": [{"name": "work", "path": str(root_a)}]})
     machine_a = SiteSyncAddon(studio.url, ADMIN_KEY, site_id=MACHINE_A)
@@ -48,11 +47,11 @@ def test_publish_on_a_then_launch_on_b(studio, machine_b, sync_b, tmp_path):
     [published_workfile] = published(workfile)[workfile_product_name(TASK)]
     everything = [published_workfile, *refs]
     for rep in everything:  # on A's own root, on its way to the studio
-        states = machine_a._site_states(PROJECT, [rep["id"]])[rep["id"]]
+        states = machine_a.site_states(PROJECT, [rep["id"]])[rep["id"]]
         assert states[MACHINE_A]["status"] == SiteSyncStatus.OK
         assert states["studio"]["status"] == SiteSyncStatus.QUEUED
 
-    sync_a = SiteSyncThread(machine_a, state_dir=tmp_path / "state-a")
+    sync_a = machine_a.create_service(state_dir=tmp_path / "state-a")
     assert sync_a.run_until_idle()  # A's files reach the studio
     result = run_launch(machine_b.addon, project=PROJECT, folder=FOLDER, task=TASK,
                         app="nuke/15", log=machine_b.log, progress=machine_b.report,

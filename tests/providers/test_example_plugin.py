@@ -62,7 +62,7 @@ def test_files_sync_through_the_plugin(installed, studio, tmp_path):
     store = tmp_path / "vault"
     store.mkdir()
     settings = f"/api/{studio.publisher.endpoint_prefix}/settings"
-    studio.publisher.api.put(settings, json={
+    studio.publisher.client.http.put(settings, json={
         "enabled": True, "config": {"retry_cnt": 3},
         "sites": [{"name": "vault", "provider": "cas_folder",
                    "cas_folder": {"folder": str(store)}}]})

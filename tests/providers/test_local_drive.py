@@ -5,7 +5,12 @@ import os
 
 import pytest
 
-from sitesync_addon.errors import FileNotFoundOnSite, PathEscapesRoot, ProviderError
+from sitesync_addon.errors import (
+    NotFound,
+    PathEscapesRoot,
+    ProviderError,
+    SiteUnavailable,
+)
 from sitesync_addon.providers.local_drive import LocalDriveProvider
 
 
@@ -27,7 +32,7 @@ def test_write_read_stat_list_rename_delete(drive, tmp_path):
     drive.delete("work/a/c.bin")
     drive.delete("work/a/c.bin")  # missing is fine
     assert drive.stat("work/a/c.bin") is None
-    with pytest.raises(FileNotFoundOnSite, match="not on site 'site'"):
+    with pytest.raises(NotFound, match="not on site 'site'"):
         drive.open_read("work/a/c.bin")
     assert drive.is_active()
     assert not LocalDriveProvider("x", {}, {"work": str(tmp_path / "nope")}).is_active()
@@ -76,3 +81,33 @@ def test_symlinks_pointing_out_are_refused(drive, tmp_path):
 def test_unknown_root_names_the_site_and_roots(drive):
     with pytest.raises(ProviderError, match="no root 'render'.*roots: work"):
         drive.real_path("render/a.exr")
+
+
+def test_an_unmounted_root_holds_the_site_and_is_never_filled(tmp_path):
+    mount = tmp_path / "mnt" / "vol"  # the volume is not mounted: its mount point is gone
+    drive = LocalDriveProvider("nas", {}, {"work": str(mount)})
+    assert not drive.is_active()
+    for call in (lambda: drive.stat("work/a.bin"), lambda: drive.open_write("work/a.bin"),
+                 lambda: drive.open_read("work/a.bin")):
+        with pytest.raises(SiteUnavailable, match="root 'work' of site 'nas' is missing"):
+            call()
+    assert not mount.exists()
+
+
+def test_os_errors_become_sitesync_errors(drive, tmp_path):
+    (tmp_path / "root" / "folder").mkdir()
+    with pytest.raises(ProviderError, match="reading work/folder on site 'site'"):
+        drive.open_read("work/folder")  # a folder, not a file: EISDIR
+    with pytest.raises(ProviderError, match="renaming"):
+        drive.rename("work/none.bin", "work/other.bin")
+    with pytest.raises(NotFound):
+        drive.rename("work/none.bin", "work/other.bin")
+
+
+def test_streams_translate_their_errors(drive):
+    with drive.open_write("work/s.bin") as stream:
+        stream.write(b"abc")
+    reader = drive.open_read("work/s.bin")
+    reader.close()
+    with pytest.raises(ProviderError, match="reading work/s.bin on site 'site'"):
+        reader.read(1)  # a closed stream: ValueError inside, a SiteSync error outside

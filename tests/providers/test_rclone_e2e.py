@@ -12,7 +12,7 @@ from tests.sqlite_only import sqlite_database_url  # noqa: F401  (the server on 
 SITE = "rclone-dav"
 
 
-def test_a_published_representation_reaches_the_rclone_site(studio, rclone_webdav, tmp_path):
+def test_a_published_representation_reaches_the_rclone_site(studio, rclone_webdav, tmp_path):  # noqa: F811
     folder = f"e2e-{uuid.uuid4().hex[:8]}"
     block = {"remote": f"dav:{folder}", "parameters": rclone_webdav.parameters()}
     rep = studio.upload_to_remote_site({"name": SITE, "provider": "rclone", "rclone": block},

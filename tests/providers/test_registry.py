@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sitesync_addon.errors import ProviderNotInstalled
 from sitesync_addon.providers.registry import BUILTIN_MODULES, ProviderRegistry
 
 PLUGINS = {
@@ -36,6 +37,22 @@ from sitesync_addon.providers import hookimpl
 @hookimpl
 def sitesync_providers():
     return [dict]
+''',
+    "unsafe_store": '''
+import io
+from sitesync_addon.providers import AbstractProvider, FileStat, hookimpl
+
+class Unsafe(AbstractProvider):  # writes in place, cannot rename: partial files possible
+    code = "unsafe_store"
+    def is_active(self): return True
+    def stat(self, path): return None
+    def open_read(self, path): return io.BytesIO()
+    def write(self, path, reader, size, content_hash=None): return FileStat(size)
+    def delete(self, path): pass
+
+@hookimpl
+def sitesync_providers():
+    return [Unsafe]
 ''',
     "steals_a_code": '''
 from sitesync_addon.providers import hookimpl
@@ -78,14 +95,19 @@ def test_broken_plugins_are_reported_by_name_and_skipped(plugin_path):
     registry = ProviderRegistry()
     good = registry.providers["good_store"]
     assert (good.origin, good.version) == ("studio-plugins", "2.0")
-    assert registry.settings_models()["good_store"].model_fields.keys() == {"bucket"}
+    # Its own field, and the one every provider's block has.
+    assert registry.settings_models()["good_store"].model_fields.keys() == \
+        {"bucket", "max_concurrency"}
     broken = {plugin.name: plugin.error for plugin in registry.broken}
-    assert set(broken) == {"fails_on_import", "not_a_provider", "steals_a_code"}
+    assert set(broken) == {"fails_on_import", "not_a_provider", "steals_a_code",
+                           "unsafe_store"}
+    assert "neither implements rename() nor declares atomic_write=True" in \
+        broken["unsafe_store"]
     assert "needs a library that is not installed" in broken["fails_on_import"]
     assert "not an AbstractProvider" in broken["not_a_provider"]
     assert "already taken by builtin" in broken["steals_a_code"]
     assert registry.providers["local_drive"].origin == "builtin"
-    with pytest.raises(ValueError, match="no provider 'nope' is installed"):
+    with pytest.raises(ProviderNotInstalled, match="no provider 'nope' is installed"):
         registry.provider_class("nope")
 
 
@@ -96,7 +118,7 @@ def test_cli_lists_broken_plugins_without_failing(plugin_path):
     listed = json.loads(run.stdout)
     assert {i["code"] for i in listed if not i["error"]} >= {"local_drive", "good_store"}
     assert {i["title"] for i in listed if i["error"]} == {"fails_on_import", "not_a_provider",
-                                                          "steals_a_code"}
+                                                          "steals_a_code", "unsafe_store"}
 
 
 def test_a_builtin_is_imported_only_when_its_code_is_asked_for():

@@ -1,8 +1,11 @@
 """The s3 provider against SeaweedFS on 127.0.0.1: what the conformance suite does not cover
-(multipart aborts, stored hashes, reachability), and the sync service end to end: studio ->
-S3 site -> a second workstation."""
+(multipart aborts, stored hashes, reachability, errors mid-stream), and the sync service end
+to end: studio -> S3 site -> a second workstation."""
 from __future__ import annotations
 
+import io
+import socket
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,11 +14,18 @@ import pytest
 
 from sitesync_addon import SiteSyncAddon, hashing
 from sitesync_addon.contract.files import template_to_site_path
-from sitesync_addon.engine.service import SiteSyncThread
+from sitesync_addon.engine.service import SyncService
 from sitesync_addon.engine.temp_files import TEMP_SUFFIX, TempJournal
 from sitesync_addon.engine.transfer import TransferRequest, transfer
-from sitesync_addon.errors import (AuthenticationFailed, FileNotFoundOnSite, ProviderError,
-                                   TransferCancelled, VerificationFailed)
+from sitesync_addon.errors import (
+    AuthFailed,
+    NotFound,
+    ProviderError,
+    SiteUnavailable,
+    TransferCancelled,
+    Transient,
+    VerificationFailed,
+)
 from sitesync_addon.hashing import hash_file
 from sitesync_addon.providers.base import FileStat
 from sitesync_addon.providers.s3 import HASH_METADATA, S3Provider
@@ -94,8 +104,7 @@ def test_an_interrupted_multipart_upload_is_aborted(provider, seaweedfs, prefix,
     assert client.list_objects_v2(Bucket=seaweedfs.bucket, Prefix=prefix)["KeyCount"] == 0
 
 
-def test_a_very_large_object_comes_in_ranged_parts(provider, tmp_path):
-    provider.DOWNLOAD_PARTS_FROM = 16 * MIB  # as objects past 1 GiB do
+def test_a_download_is_one_streamed_get(provider, tmp_path):
     data = payload(20 * MIB + 5, 6)
     upload(provider, tmp_path, "work/p/big.bin", data)
     ranges: list[str | None] = []
@@ -115,7 +124,7 @@ def test_a_very_large_object_comes_in_ranged_parts(provider, tmp_path):
         events.unregister("provide-client-params.s3.GetObject", record)
     assert back.get("work/p/big.bin") == data
     assert seen == sorted(seen) and seen[-1] == len(data)
-    assert ranges[0] is None and len([r for r in ranges if r]) >= 3  # one GET, then parts
+    assert ranges == [None]  # one GET, streamed
 
     stop, cut = HalfWay(len(data)), Local(tmp_path / "cut")
     request = TransferRequest(provider, cut.provider, "work/p/big.bin", len(data), None)
@@ -125,16 +134,33 @@ def test_a_very_large_object_comes_in_ranged_parts(provider, tmp_path):
     assert not [p for p in cut.folder.rglob("*") if p.is_file()]
 
 
-def test_rename_copies_bytes_and_hash_then_deletes(provider, tmp_path):
+def test_features_an_atomic_store_that_never_renames(provider):
+    features = provider.features
+    assert features.atomic_write and features.hash_on_write and features.server_side_copy
+    assert not features.rename and not features.local_path
+
+
+def test_copy_keeps_bytes_and_hash_on_the_server(provider, tmp_path):
     data = payload(5000, 4)
     upload(provider, tmp_path, "work/p/a.bin", data)
-    provider.rename("work/p/a.bin", "work/q/b.bin")
-    assert provider.stat("work/p/a.bin") is None
+    provider.copy("work/p/a.bin", "work/q/b.bin")
+    assert provider.stat("work/p/a.bin") is not None
     assert provider.stat("work/q/b.bin").content_hash == blake3_of(data)  # type: ignore
     with provider.open_read("work/q/b.bin") as stream:
         assert stream.read() == data
-    with pytest.raises(FileNotFoundOnSite, match="work/p/a.bin"):
-        provider.rename("work/p/a.bin", "work/q/c.bin")
+    with pytest.raises(NotFound, match="work/p/none.bin"):
+        provider.copy("work/p/none.bin", "work/q/c.bin")
+
+
+def test_a_write_returns_what_was_stored_without_a_head(provider):
+    heads: list[object] = []
+    events = provider._client.meta.events
+    events.register("provide-client-params.s3.HeadObject", lambda **kw: heads.append(kw))
+    try:
+        stored = provider.write("work/w/a.bin", io.BytesIO(b"12345"), 5, content_hash="md5:x")
+    finally:
+        events.unregister("provide-client-params.s3.HeadObject")
+    assert stored == FileStat(5, "md5:x") and heads == []
 
 
 def test_open_write_uploads_on_a_clean_close_only(provider):
@@ -179,8 +205,69 @@ def test_is_active_is_false_when_the_store_cannot_be_used(seaweedfs, prefix, cha
 
 def test_refused_credentials_name_the_site_and_what_to_do(seaweedfs, prefix):
     provider = S3Provider("cloud", seaweedfs.settings(prefix, secret="wrong"), {})
-    with pytest.raises(AuthenticationFailed, match="site 'cloud'.*check the site's keys"):
+    with pytest.raises(AuthFailed, match="site 'cloud'.*check the site's keys"):
         provider.stat("work/p/x.bin")
+    with pytest.raises(AuthFailed):
+        provider.write("work/p/x.bin", io.BytesIO(b"x"), 1)
+
+
+def test_a_closed_port_holds_the_site(seaweedfs, prefix):
+    closed = S3Provider("cloud", {**seaweedfs.settings(prefix),
+                                  "endpoint_url": f"http://127.0.0.1:{free_port()}"}, {})
+    with pytest.raises(SiteUnavailable, match="reachable") as raised:
+        closed.stat("work/p/x.bin")
+    assert not isinstance(raised.value, AuthFailed)
+
+
+class Throttling:
+    """A one-shot HTTP server on 127.0.0.1 answering every request with 503 SlowDown."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.requests = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        body = (b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate."
+                b"</Message></Error>")
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                self.requests += 1
+                conn.sendall(b"HTTP/1.1 503 Slow Down\r\nRetry-After: 7\r\n"
+                             b"Content-Type: application/xml\r\nConnection: close\r\n"
+                             b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+                             + body)
+
+
+def test_throttling_is_transient_with_retry_after_after_two_tries_at_most(prefix):
+    server = Throttling()
+    try:
+        provider = S3Provider("cloud", {"bucket": "b", "endpoint_url": server.url,
+                                        "region": "us-east-1", "access_key_id": "k",
+                                        "secret_access_key": "s", "prefix": prefix}, {})
+        with pytest.raises(Transient, match="SlowDown") as raised:
+            provider.write("work/p/x.bin", io.BytesIO(b"x"), 1)
+        assert raised.value.retry_after == 7
+        assert server.requests <= 2  # botocore's attempts are bounded: the engine backs off
+    finally:
+        server.sock.close()
+
+
+def test_an_error_while_reading_the_body_is_translated(provider, tmp_path):
+    upload(provider, tmp_path, "work/p/r.bin", payload(1000))
+    stream = provider.open_read("work/p/r.bin")
+    stream.raw._raw_stream.close()  # type: ignore[attr-defined]  the connection goes away
+    with pytest.raises(ProviderError) as raised:
+        stream.read()
+    assert "work/p/r.bin" in str(raised.value) and "site 'cloud'" in str(raised.value)
 
 
 def test_invalid_settings_are_a_clear_error_without_secrets():
@@ -206,7 +293,7 @@ def test_the_server_validates_s3_site_blocks(seaweedfs, api):
 
 # -- end to end -------------------------------------------------------------------------------
 
-def run(thread: SiteSyncThread) -> int:
+def run(thread: SyncService) -> int:
     """Move everything there is; the number of files moved."""
     try:
         assert thread.run_until_idle() is True
@@ -217,7 +304,7 @@ def run(thread: SiteSyncThread) -> int:
 
 def test_studio_to_s3_to_a_second_workstation(studio, seaweedfs, prefix, tmp_path):
     admin = studio.publisher
-    admin.api.put(f"/api/{admin.endpoint_prefix}/settings", json={
+    admin.client.http.put(f"/api/{admin.endpoint_prefix}/settings", json={
         "enabled": True, "config": {"retry_cnt": 3, "active_site": "studio", "remote_site": SITE},
         "sites": [{"name": SITE, "provider": "s3", "s3": seaweedfs.settings(prefix)}]})
     admin.clear_caches()
@@ -225,7 +312,7 @@ def test_studio_to_s3_to_a_second_workstation(studio, seaweedfs, prefix, tmp_pat
 
     # As the S3 site: it moves files between the project's active site (studio) and its
     # remote site (this one), i.e. uploads from the studio root.
-    uploader = SiteSyncThread(admin, active_site=SITE, state_dir=tmp_path / "up")
+    uploader = admin.create_service(active_site=SITE, state_dir=tmp_path / "up")
     assert uploader.site_pairs(PROJECT) == [("studio", SITE)]
     assert run(uploader) == len(rep["files"])
     assert admin.is_representation_on_site(PROJECT, rep["id"], SITE)
@@ -239,12 +326,12 @@ def test_studio_to_s3_to_a_second_workstation(studio, seaweedfs, prefix, tmp_pat
     # A second workstation whose remote site is S3 downloads from it.
     ws2_root = tmp_path / "ws2"
     ws2_root.mkdir()
-    admin.api.put(f"/api/{admin.endpoint_prefix}/settings/{PROJECT}/site/ws2", json={
+    admin.client.http.put(f"/api/{admin.endpoint_prefix}/settings/{PROJECT}/site/ws2", json={
         "active_site": "local", "remote_site": SITE,
         "local_roots": [{"name": "work", "path": str(ws2_root)}]})
     ws2 = SiteSyncAddon(studio.url, ADMIN_KEY, site_id="ws2")
     ws2.add_site(PROJECT, rep["id"], "ws2")
-    downloader = SiteSyncThread(ws2, state_dir=tmp_path / "down")
+    downloader = ws2.create_service(state_dir=tmp_path / "down")
     assert downloader.site_pairs(PROJECT) == [("ws2", SITE)]
     assert run(downloader) == len(rep["files"])
     assert ws2.is_representation_on_site(PROJECT, rep["id"], "ws2")

@@ -61,5 +61,5 @@ def published(context: pyblish.api.Context) -> dict[str, list[dict]]:
 
 def sites_of(studio: Studio, rep: dict) -> dict[str, int]:
     """``{site: status}`` of a representation."""
-    states = studio.publisher._site_states(PROJECT, [rep["id"]])[rep["id"]]
+    states = studio.publisher.site_states(PROJECT, [rep["id"]])[rep["id"]]
     return {site: state["status"] for site, state in states.items()}

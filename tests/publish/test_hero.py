@@ -2,7 +2,6 @@
 files; the real sync thread brings them to the artist."""
 from __future__ import annotations
 
-from sitesync_addon.engine.service import SiteSyncThread
 from sitesync_addon.hashing import hash_file
 from sitesync_addon.status import SiteSyncStatus
 from tests.conftest import both_databases
@@ -31,7 +30,7 @@ def test_hero_republish_replaces_files_and_resets_every_site(studio, tmp_path):
 
     # the artist fetches the hero version
     studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
-    sync = SiteSyncThread(studio.artist, state_dir=tmp_path / "state")
+    sync = studio.artist.create_service(state_dir=tmp_path / "state")
     try:
         assert sync.run_until_idle() is True
         assert sites_of(studio, rep) == {"studio": OK, LOCAL_ID: OK}
@@ -46,7 +45,7 @@ def test_hero_republish_replaces_files_and_resets_every_site(studio, tmp_path):
             assert hash_file(studio.studio_path(file)) == file["hash"]
         assert not studio.studio_path(rep["files"][1]).exists()  # the proxy is gone
         # every existing site reset: the active site OK, the artist's QUEUED, new file maps
-        states = studio.publisher._site_states(PROJECT, [rep["id"]])[rep["id"]]
+        states = studio.publisher.site_states(PROJECT, [rep["id"]])[rep["id"]]
         assert {site: state["status"] for site, state in states.items()} == {
             "studio": OK, LOCAL_ID: QUEUED}
         new_ids = {f["id"] for f in again["files"]}
@@ -65,6 +64,6 @@ def test_hero_and_numbered_versions_live_side_by_side(studio):
     numbered = {**hero(incoming(studio, "chair.abc")), "hero": False, "version": 3}
     context = publish(numbered, hero(incoming(studio, "chair.abc")), addon=studio.publisher)
     assert errors(context) == []
-    reps = studio.publisher.api.get(f"/api/projects/{PROJECT}/representations")
+    reps = studio.publisher.client.http.get(f"/api/projects/{PROJECT}/representations")
     assert sorted((r["version"], r["files"][0]["path"].rsplit("/", 2)[1]) for r in reps) == [
         (0, "hero"), (3, "v003")]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pyblish.api
 
-from sitesync_addon import SiteSyncAddon
+from sitesync_addon import SiteSyncApi
 from sitesync_addon.hashing import hash_file
 from sitesync_addon.status import SiteSyncStatus
 from sitesync_addon.workfiles import REFERENCE_LINK, WORKFILE_PRODUCT_TYPE, workfile_product_name
@@ -23,7 +23,7 @@ def configure_sites(studio: Studio) -> None:
                 "root": {"work": {"linux": str(studio.tmp / name)}}}
 
     admin = studio.publisher
-    admin.api.put(f"/api/{admin.endpoint_prefix}/settings/{PROJECT}", json={
+    admin.client.http.put(f"/api/{admin.endpoint_prefix}/settings/{PROJECT}", json={
         "enabled": True,
         "config": {"remote_site": "cloud", "always_accessible_on": ["backup"]},
         "sites": [drive("sftp", "studio"), drive("cloud", "cloudmirror"), drive("cloudmirror"),
@@ -60,7 +60,7 @@ def test_workfile_with_references_is_integrated_and_stamped(studio):
                                         "active_site": "studio"}
     [nk] = context[0].data["published_representations"]
     # the catalog
-    api = studio.publisher.api
+    api = studio.publisher.client.http
     version = api.get(f"/api/projects/{PROJECT}/versions/{nk['versionId']}")
     assert version["version"] == 1 and version["task"] == TASK
     assert sorted(version["links"], key=lambda link: link["versionId"]) == sorted(
@@ -84,7 +84,7 @@ def test_workfile_with_references_is_integrated_and_stamped(studio):
     # the stamped states: active OK, remote QUEUED, aliases as their site, backup QUEUED
     for rep in (nk, abc, png):
         assert sites_of(studio, rep) == {s["name"]: s["status"] for s in expected_sites}
-        states = studio.publisher._site_states(PROJECT, [rep["id"]])[rep["id"]]
+        states = studio.publisher.site_states(PROJECT, [rep["id"]])[rep["id"]]
         assert all(set(state["files"]) == {rep["files"][0]["id"]} for state in states.values())
 
 
@@ -104,7 +104,7 @@ class IntegrateStudio(pyblish.api.InstancePlugin):
     order = pyblish.api.IntegratorOrder - 0.1
 
     def process(self, instance):
-        api = instance.context.data["sitesync_addon"].api
+        api = instance.context.data["sitesync_addon"].client.http
         project = instance.context.data["projectName"]
         [source] = instance.data["representations"][0]["files"]
         target = Path(instance.data["studioRoot"], project, "studio_layout", source.name)
@@ -126,7 +126,7 @@ class IntegrateStudio(pyblish.api.InstancePlugin):
     context = publish(product("shots/sh010", "plate", "plate", "exr", source,
                               studioRoot=str(studio.root)), addon=studio.publisher)
     assert errors(context) == []
-    reps = studio.publisher.api.get(f"/api/projects/{PROJECT}/representations")
+    reps = studio.publisher.client.http.get(f"/api/projects/{PROJECT}/representations")
     assert [r["id"] for r in reps] == [r["id"] for r in published(context)["plate"]]
     assert reps[0]["files"][0]["path"].endswith("/studio_layout/plate.exr")  # not ours
     assert not (studio.root / PROJECT / "shots").exists()
@@ -141,7 +141,7 @@ def test_a_failing_instance_stamps_nothing_and_the_others_publish(studio):
                       addon=studio.publisher)
     assert errors(context) == [("IntegrateSiteSyncRepresentations", "plate",
                                 f"cannot publish missing file(s): {missing}")]
-    api = studio.publisher.api
+    api = studio.publisher.client.http
     assert [f["path"] for f in api.get(f"/api/projects/{PROJECT}/folders")] == ["shots/sh020"]
     [rep] = api.get(f"/api/projects/{PROJECT}/representations")
     assert published(context) == {"plate": [], "render": [rep]}
@@ -168,7 +168,7 @@ class ValidateNaming(pyblish.api.InstancePlugin):
                       product("shots/sh010", "Render", "render", "exr", incoming(studio, "b.exr")),
                       addon=studio.publisher)
     assert errors(context) == [("ValidateNaming", "Render", "Render is not lower case")]
-    assert studio.publisher.api.get(f"/api/projects/{PROJECT}/representations") == []
+    assert studio.publisher.client.http.get(f"/api/projects/{PROJECT}/representations") == []
     assert not (studio.root / PROJECT).exists()
 
 
@@ -188,7 +188,8 @@ def test_a_version_that_has_the_representation_refuses_it(studio):
 
 def test_sync_disabled_publishes_with_studio_ok_only(studio, monkeypatch):
     admin = studio.publisher
-    admin.api.put(f"/api/{admin.endpoint_prefix}/settings/{PROJECT}", json={"enabled": False})
+    admin.client.http.put(f"/api/{admin.endpoint_prefix}/settings/{PROJECT}",
+                          json={"enabled": False})
     # no addon on the context: the collector builds one from the environment
     monkeypatch.setenv("SITESYNC_SERVER_URL", studio.url)
     monkeypatch.setenv("SITESYNC_API_KEY", ADMIN_KEY)
@@ -196,7 +197,7 @@ def test_sync_disabled_publishes_with_studio_ok_only(studio, monkeypatch):
     source = incoming(studio, "a.exr")
     context = publish(product("shots/sh010", "plate", "plate", "exr", source), addon=None)
     assert errors(context) == []
-    assert isinstance(context.data["sitesync_addon"], SiteSyncAddon)
+    assert isinstance(context.data["sitesync_addon"], SiteSyncApi)
     assert context.data["sitesync"] == {"enabled": False, "active_site": "studio",
                                         "sites": [{"name": "studio", "status": OK}]}
     [rep] = published(context)["plate"]
@@ -216,4 +217,4 @@ def test_bad_instances_fail_with_a_clear_message(studio):
         ("b", "instance 'b' is a hero publish (version 0) but has version 1; leave it out"),
         ("c", "instance 'c': version must be a whole number, not '2'"),
         ("d", """instance 'd': representations must be a list of {"name", "files": [paths]}""")]
-    assert studio.publisher.api.get(f"/api/projects/{PROJECT}/representations") == []
+    assert studio.publisher.client.http.get(f"/api/projects/{PROJECT}/representations") == []

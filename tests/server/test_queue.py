@@ -133,7 +133,8 @@ def test_one_report_batch_mixes_outcomes_per_file(api, project):
                 ("progress", {"progress": 0.25})]
     results = ok(api.post(f"{{api}}/{project}/work/report", json={"workerId": "w1", "reports": [
         {"representationId": i["representationId"], "fileId": i["fileId"], "site": "ws1",
-         "outcome": outcome, **extra} for i, (outcome, extra) in zip(items, outcomes)]}))
+         "outcome": outcome, **extra}
+        for i, (outcome, extra) in zip(items, outcomes, strict=False)]}))
     assert [r["status"] for r in results] == [OK, QUEUED, QUEUED, IN_PROGRESS]
     page = ok(api.get(f"{{api}}/{project}/state", params={"localSite": "ws1",
                                                           "remoteSite": "studio"}))

@@ -18,8 +18,11 @@ Follows the public Drive v3 reference where the provider touches it:
 - errors as Drive sends them: ``{"error": {"code", "message", "errors": [{"reason", ...}]}}``.
 
 Simplifications: one parent per item, no trash or revisions, and corpora ``user`` is the
-account's own My Drive. File contents live in a temporary folder. Tests add accounts and shared
-drives, inject failures (``fail_next``), damage stored bytes and read what is stored.
+account's own My Drive. Times are strictly increasing (a millisecond apart at least, the
+resolution ``createdTime`` is written in), so the order of items made one after the other is
+the same in every answer, as on Drive, however fast a test makes them. File contents live in
+a temporary folder. Tests add accounts and shared drives, inject failures (``fail_next``, with
+a Retry-After when asked), damage stored bytes and read what is stored.
 """
 from __future__ import annotations
 
@@ -161,10 +164,12 @@ class Fault:
     path: str  # only requests whose path starts with this
     method: str | None  # and only this method, when set
     after: bool = False  # carry the request out, then answer with the error (a lost answer)
+    retry_after: int | None = None  # seconds, sent as Retry-After
 
     def error(self) -> DriveError:
         domain, message = FAULTS.get(self.reason, ("global", self.reason))
-        return DriveError(self.status, self.reason, message, domain=domain)
+        headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else {}
+        return DriveError(self.status, self.reason, message, domain=domain, headers=headers)
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,7 @@ FAULTS = {  # reason: (domain, message) as Drive words them
     "backendError": ("global", "Backend Error"),
     "authError": ("global", "Invalid Credentials"),
     "insufficientFilePermissions": ("global", "Insufficient permissions for this file"),
+    "storageQuotaExceeded": ("usageLimits", "The user's Drive storage quota has been exceeded."),
 }
 
 
@@ -202,6 +208,7 @@ class DriveServer:
         self.page_limit = 1000  # most items one list page returns (Drive's cap)
         self.corrupt_uploads = 0  # flip a byte of this many next completed uploads
         self.lock = threading.RLock()
+        self._last_ms = 0  # the last time given, in whole milliseconds
         self.app = self._build_app()
 
     # -- for tests ----------------------------------------------------------------------------
@@ -244,11 +251,12 @@ class DriveServer:
         return next(a.root for a in self.accounts.values() if a.email == email)
 
     def fail_next(self, status: int, reason: str, count: int = 1, path: str = "/",
-                  method: str | None = None, after: bool = False) -> None:
+                  method: str | None = None, after: bool = False,
+                  retry_after: int | None = None) -> None:
         """Answer the next ``count`` API requests under ``path`` (by ``method``) with this
         error; with ``after`` each request is carried out first and only its answer lost."""
         with self.lock:
-            self.faults.append(Fault(status, reason, count, path, method, after))
+            self.faults.append(Fault(status, reason, count, path, method, after, retry_after))
 
     def add_folder(self, parent_id: str, name: str, created: float | None = None) -> Item:
         """A folder made by someone else (e.g. a twin of one SiteSync uses)."""
@@ -317,10 +325,18 @@ class DriveServer:
     def _blob(self, item_id: str) -> Path:
         return self.folder / "blobs" / item_id
 
+    def _now(self) -> float:
+        """The time, at least 1 ms after the last one given: items made within one
+        millisecond must not share a ``createdTime`` (twins are told apart by it)."""
+        with self.lock:
+            self._last_ms = max(int(time.time() * 1000), self._last_ms + 1)
+            return (self._last_ms + 0.5) / 1000  # mid-millisecond: no rounding crosses it
+
     def _new_item(self, name: str, mime_type: str, parent: Item | None, drive_id: str | None,
                   owner: str) -> Item:
+        now = self._now()
         item = Item(_new_id("1"), name, mime_type, parent.id if parent else None, drive_id,
-                    owner)
+                    owner, created=now, modified=now)
         self.items[item.id] = item
         return item
 
@@ -367,7 +383,7 @@ class DriveServer:
                 blob.write(bytes([first[0] ^ 0xFF]))
             md5 = _md5_of(source)
         os.replace(source, self._blob(item.id))
-        item.size, item.md5, item.modified = size, md5, time.time()
+        item.size, item.md5, item.modified = size, md5, self._now()
 
     # -- the app ------------------------------------------------------------------------------
 
@@ -580,7 +596,7 @@ class DriveServer:
             item.parent = target.id
         if metadata.get("name"):
             item.name = metadata["name"]
-        item.modified = time.time()
+        item.modified = self._now()
 
     async def _delete_file(self, request: Request, file_id: str) -> Response:
         with self.lock:

@@ -136,7 +136,7 @@ def _start(folder: Path, timeout: float) -> SeaweedFS:
         try:
             client.create_bucket(Bucket=BUCKET)
             return server
-        except Exception as exc:  # not up yet: the S3 gateway starts after the filer
+        except Exception as exc:  # noqa: BLE001 - not up yet: the S3 gateway starts after the filer
             exited = process.poll() is not None
             if exited or time.monotonic() > deadline:
                 server.stop()

@@ -6,7 +6,10 @@ Layout under the configured folder::
     refs/<path>            {"sha256": ..., "size": ...} for each stored path
 
 A write streams into a temporary object while hashing, moves it to its content name (once per
-content), then writes the reference with an atomic rename: a path appears only when complete.
+content), then writes the reference with an atomic rename: a path appears only when complete,
+so the class declares ``atomic_write=True`` and the engine writes straight to the final name.
+It implements the five required methods (``write`` comes from the base, on top of
+``open_write``) and ``rename`` and ``list``, which its features then show.
 """
 from __future__ import annotations
 
@@ -20,9 +23,16 @@ from typing import BinaryIO
 
 from pydantic import Field
 
-from sitesync_addon.errors import FileNotFoundOnSite, ProviderError
-from sitesync_addon.providers import (ATOMIC_WRITE, AbstractProvider, FileStat, ProviderSettings,
-                                      hookimpl, relative_path)
+from sitesync_addon.errors import NotFound, ProviderError, SiteUnavailable
+from sitesync_addon.providers import (
+    AbstractProvider,
+    FileStat,
+    ProviderSettings,
+    TranslatedStream,
+    hookimpl,
+    os_error,
+    relative_path,
+)
 
 CHUNK = 4 * 1024 * 1024
 
@@ -31,30 +41,39 @@ class CasFolderSettings(ProviderSettings):
     folder: str = Field(min_length=1, description="The store's folder on this machine.")
 
 
-class CasFolderProvider(AbstractProvider):
+class CasFolderProvider(AbstractProvider, atomic_write=True):
     code = "cas_folder"
     title = "Content-addressed folder"
     settings_model = CasFolderSettings
     icon = Path(__file__).parent / "cas_folder.png"
-    capabilities = frozenset({ATOMIC_WRITE})
 
     def __init__(self, site_name: str, settings: dict, roots: dict[str, str]) -> None:
         super().__init__(site_name, settings, roots)
-        self.store = Path(CasFolderSettings(**settings).folder)
+        self.store = Path(self.validated_settings().folder)
 
     # -- layout -------------------------------------------------------------------------------
 
     def _ref(self, path: str) -> Path:
-        return self.store / "refs" / relative_path(path)
+        return self._root() / "refs" / relative_path(path)
 
     def _object(self, digest: str) -> Path:
         return self.store / "objects" / digest[:2] / digest
 
+    def _root(self) -> Path:
+        """The store; a missing one (an unmounted disk) makes the whole site unusable."""
+        if not self.store.is_dir():
+            raise SiteUnavailable(f"the store of site '{self.site_name}' is missing: "
+                                  f"{self.store}; create it or correct the site's folder")
+        return self.store
+
     def _read_ref(self, path: str) -> dict | None:
+        ref = self._ref(path)
         try:
-            return json.loads(self._ref(path).read_text())
+            return json.loads(ref.read_text())
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise os_error(exc, f"reading {path} on site '{self.site_name}'") from None
 
     # -- the provider contract ----------------------------------------------------------------
 
@@ -68,22 +87,34 @@ class CasFolderProvider(AbstractProvider):
     def open_read(self, path: str) -> BinaryIO:
         ref = self._read_ref(path)
         if ref is None:
-            raise FileNotFoundOnSite(f"{path} is not on site '{self.site_name}'")
-        return open(self._object(ref["sha256"]), "rb")  # noqa: SIM115
+            raise NotFound(f"{path} is not on site '{self.site_name}'")
+        where = f"reading {path} on site '{self.site_name}'"
+        try:
+            raw = open(self._object(ref["sha256"]), "rb")  # noqa: SIM115
+        except OSError as exc:
+            raise os_error(exc, where) from None
+        # Errors met while reading (a disk going away) are SiteSync errors too.
+        return TranslatedStream(raw, lambda exc: os_error(exc, where)  # type: ignore
+                                if isinstance(exc, OSError) else ProviderError(f"{where}: {exc}"))
 
     def open_write(self, path: str) -> BinaryIO:
         return _ObjectWriter(self, relative_path(path))  # type: ignore[return-value]
 
     def rename(self, source: str, target: str) -> None:
         ref = self._ref(target)
-        ref.parent.mkdir(parents=True, exist_ok=True)
         try:
+            ref.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self._ref(source), ref)
         except FileNotFoundError:
-            raise FileNotFoundOnSite(f"{source} is not on site '{self.site_name}'") from None
+            raise NotFound(f"{source} is not on site '{self.site_name}'") from None
+        except OSError as exc:
+            raise os_error(exc, f"renaming {source} on site '{self.site_name}'") from None
 
     def delete(self, path: str) -> None:
-        self._ref(path).unlink(missing_ok=True)
+        try:
+            self._ref(path).unlink(missing_ok=True)
+        except OSError as exc:
+            raise os_error(exc, f"deleting {path} on site '{self.site_name}'") from None
 
     def list(self, folder: str) -> Iterator[str]:
         base = self._ref(folder)
@@ -114,16 +145,13 @@ class _ObjectWriter:
     def __init__(self, provider: CasFolderProvider, path: str) -> None:
         self.provider = provider
         self.path = path
-        incoming = provider.store / "objects" / "incoming"
-        if not provider.store.is_dir():
-            raise ProviderError(f"the store of site '{provider.site_name}' is missing: "
-                                f"{provider.store}; create it or correct the site's folder")
+        self.where = f"writing {path} on site '{provider.site_name}'"
+        incoming = provider._root() / "objects" / "incoming"
         try:
             incoming.mkdir(parents=True, exist_ok=True)
             handle, name = tempfile.mkstemp(dir=incoming)
         except OSError as exc:
-            raise ProviderError(f"cannot write to the store of site '{provider.site_name}' "
-                                f"at {provider.store}: {exc.strerror}") from exc
+            raise os_error(exc, self.where) from None
         self.temp = Path(name)
         self.stream = os.fdopen(handle, "wb")
         self.hasher = hashlib.sha256()
@@ -132,17 +160,23 @@ class _ObjectWriter:
     def write(self, data: bytes) -> int:
         self.hasher.update(data)
         self.size += len(data)
-        return self.stream.write(data)
+        try:
+            return self.stream.write(data)
+        except OSError as exc:  # a full disk shows here
+            raise os_error(exc, self.where) from None
 
     def __enter__(self) -> _ObjectWriter:
         return self
 
     def __exit__(self, kind: object, error: object, traceback: object) -> None:
-        self.stream.close()
-        if kind is None:
-            self.provider.commit(self.path, self.temp, self.hasher.hexdigest(), self.size)
-        else:
-            self.temp.unlink(missing_ok=True)
+        try:
+            self.stream.close()
+            if kind is None:
+                self.provider.commit(self.path, self.temp, self.hasher.hexdigest(), self.size)
+        except OSError as exc:
+            raise os_error(exc, self.where) from None
+        finally:
+            self.temp.unlink(missing_ok=True)  # committed: already moved or dropped
 
 
 @hookimpl

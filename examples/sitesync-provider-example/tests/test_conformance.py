@@ -5,9 +5,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sitesync_provider_example import CasFolderProvider
 
 from sitesync_addon.testing.conformance import ProviderCase, ProviderConformance
-from sitesync_provider_example import CasFolderProvider
 
 
 class TestCasFolder(ProviderConformance):

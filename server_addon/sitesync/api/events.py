@@ -20,7 +20,7 @@ ProjectName = Annotated[str | None, Query(max_length=255)]
 HEARTBEAT_SECONDS = 15.0
 
 
-def _check(principal, project: str | None) -> None:  # type: ignore[no-untyped-def]
+def _check(principal, project: str | None) -> None:
     if project is not None and not principal.may_use_project(project):
         raise forbidden(f"This key may not use project '{project}'.")
 

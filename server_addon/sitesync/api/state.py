@@ -83,7 +83,7 @@ def set_site_state(project: ProjectDep, db: DbDep, representation_id: UUID,
     return Response(status_code=204)
 
 
-def _publish_for(conn, project: str, changes: list[state.SiteChange],  # type: ignore[no-untyped-def]
+def _publish_for(conn, project: str, changes: list[state.SiteChange],
                  reset: bool) -> None:
     queued = any(c.status == SiteSyncStatus.QUEUED
                  or any(f.status == SiteSyncStatus.QUEUED for f in c.files) for c in changes)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pyblish.api
 
-from sitesync_addon.addon import SiteSyncAddon
+from sitesync_addon.api import SiteSyncApi
 from sitesync_addon.publish import ADDON_KEY, SETTINGS_KEY
 
 
@@ -12,7 +12,7 @@ class CollectSiteSync(pyblish.api.ContextPlugin):
     ``{"enabled", "sites" (compute_resource_sync_sites), "active_site"}``.
 
     The project is ``context.data["projectName"]``. The addon is
-    ``context.data["sitesync_addon"]`` when the host put one there, else a ``SiteSyncAddon()``
+    ``context.data["sitesync_addon"]`` when the host put one there, else a ``SiteSyncApi()``
     configured from the environment, left there for the other SiteSync plugins. A project with
     sync disabled still publishes: its only site is ``studio``, OK.
     """
@@ -26,7 +26,7 @@ class CollectSiteSync(pyblish.api.ContextPlugin):
             raise ValueError("context.data['projectName'] is not set; the host must name the "
                              "project it publishes to")
         if context.data.get(ADDON_KEY) is None:
-            context.data[ADDON_KEY] = SiteSyncAddon()
+            context.data[ADDON_KEY] = SiteSyncApi()
         addon = context.data[ADDON_KEY]
         context.data[SETTINGS_KEY] = {
             "enabled": addon.is_project_enabled(project, single=True),

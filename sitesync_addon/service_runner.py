@@ -12,7 +12,8 @@ from rich.progress import (BarColumn, DownloadColumn, Progress, TaskID, TextColu
 
 
 if TYPE_CHECKING:
-    from sitesync_addon.addon import SiteSyncAddon
+    from sitesync_addon.api import SiteSyncApi
+    from sitesync_addon.client.types import WorkItem
 
 
 class ProgressBars:
@@ -21,15 +22,15 @@ class ProgressBars:
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.total = progress.add_task("all files", total=0)
-        self.tasks: dict[tuple, TaskID] = {}
-        self.written: dict[tuple, int] = {}
+        self.tasks: dict[tuple[str, str, str], TaskID] = {}
+        self.written: dict[tuple[str, str, str], int] = {}
         self.lock = threading.Lock()
 
     @staticmethod
-    def _key(item: dict) -> tuple:
+    def _key(item: WorkItem) -> tuple[str, str, str]:
         return item["representationId"], item["fileId"], item["targetSite"]
 
-    def started(self, item: dict) -> None:
+    def started(self, item: WorkItem) -> None:
         name = item["path"].rsplit("/", 1)[-1]
         with self.lock:
             key = self._key(item)
@@ -39,14 +40,14 @@ class ProgressBars:
             total = self.progress.tasks[self.total].total or 0
             self.progress.update(self.total, total=total + item["size"])
 
-    def advanced(self, item: dict, written: int) -> None:
+    def advanced(self, item: WorkItem, written: int) -> None:
         with self.lock:
             key = self._key(item)
             self.progress.update(self.tasks[key], completed=written)
             self.progress.advance(self.total, written - self.written[key])
             self.written[key] = written
 
-    def finished(self, item: dict, outcome: str) -> None:
+    def finished(self, item: WorkItem, outcome: str) -> None:
         with self.lock:
             key = self._key(item)
             task = self.tasks.pop(key)
@@ -55,22 +56,22 @@ class ProgressBars:
             self.progress.remove_task(task)
 
 
-def run_service(addon: SiteSyncAddon, active_site: str, *, once: bool = False,
+def run_service(api: SiteSyncApi, active_site: str, *, once: bool = False,
                 concurrency: int = 4, console: Console | None = None,
                 show_progress: bool = True) -> bool:
     """Run until SIGINT/SIGTERM (or until idle with ``once``); False if anything FAILED."""
-    addon.server_init(active_site)
-    thread = addon.sync_thread
-    thread.concurrency = concurrency
+    api.service_site = api.sites.as_local_id(active_site)
+    thread = api.create_service(active_site, concurrency=concurrency)
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         thread.stop(timeout=0)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     bars = show_progress and console is not None
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                        TransferSpeedColumn(), console=console, disable=not bars,
-                        transient=False)
+    # File names are shown literally: as markup, "plate[left].exr" would print "plate.exr".
+    progress = Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                        DownloadColumn(), TransferSpeedColumn(), console=console,
+                        disable=not bars, transient=False)
     try:
         with progress:
             thread.observer = ProgressBars(progress) if bars else None
@@ -85,5 +86,6 @@ def run_service(addon: SiteSyncAddon, active_site: str, *, once: bool = False,
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if console is not None:
-        console.print(f"moved {thread.moved} file(s), {thread.failed} failed attempt(s)")
+        console.print(f"moved {thread.moved} file(s), {thread.failed} failed attempt(s)",
+                      markup=False, highlight=False)
     return ok

@@ -1,0 +1,82 @@
+"""Sync state of a project: the listing, one site of a representation, bulk stamps."""
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, cast
+
+from sitesync_addon.client.http import Http
+from sitesync_addon.client.types import SiteState, StateItem, StatePage
+
+PAGE = 1000
+IDS_PER_REQUEST = 200  # keeps query strings short enough for any proxy
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+class State:
+    def __init__(self, http: Http, prefix: str) -> None:
+        self.http = http
+        self.prefix = prefix
+
+    def _url(self, project: str, *parts: str) -> str:
+        return "/".join([f"/api/{self.prefix}/{project}", *parts])
+
+    def page(self, project: str, local_site: str, remote_site: str,
+             **filters: Any) -> StatePage:
+        """One page of the listing; ``filters`` are the endpoint's query names."""
+        return cast(StatePage, self.http.get(self._url(project, "state"), params={
+            "localSite": local_site, "remoteSite": remote_site, **filters}))
+
+    def count(self, project: str, local_site: str, remote_site: str, **filters: Any) -> int:
+        return self.page(project, local_site, remote_site, pageLength=1, **filters)["total"]
+
+    def listing(self, project: str, local_site: str, remote_site: str,
+                **filters: Any) -> Iterator[StateItem]:
+        """Every item of the listing, page by page."""
+        page = 1
+        while True:
+            found = self.page(project, local_site, remote_site, page=page,
+                              pageLength=filters.pop("pageLength", PAGE), **filters)
+            yield from found["representations"]
+            if page * found["pageLength"] >= found["total"]:
+                return
+            page += 1
+
+    def sites(self, project: str, representation_ids: Sequence[str],
+              site_names: Sequence[str] | None = None) -> dict[str, dict[str, SiteState]]:
+        """``{representation id: {site name: state, files by id}}``."""
+        result: dict[str, dict[str, SiteState]] = {}
+        for chunk in chunks(representation_ids, IDS_PER_REQUEST):
+            params: dict[str, Any] = {"representationIds": chunk}
+            if site_names:
+                params["siteNames"] = list(site_names)
+            for item in self.http.get(self._url(project, "state", "representations"),
+                                      params=params):
+                result[item["representationId"]] = {
+                    site["name"]: cast(SiteState, {
+                        **site, "files": {f["id"]: f for f in site["files"]}})
+                    for site in item["sites"]}
+        return result
+
+    def change(self, project: str, representation_id: str, site: str, body: dict[str, Any],
+               reset: bool = False) -> None:
+        """Create or change a site of a representation (``reset`` queues it afresh)."""
+        self.http.post(self._url(project, "state", representation_id, site), json=body,
+                       params={"reset": "true"} if reset else None)
+
+    def remove(self, project: str, representation_id: str, site: str) -> None:
+        self.http.delete(self._url(project, "state", representation_id, site))
+
+    def stamp(self, project: str, items: Sequence[dict[str, Any]]) -> None:
+        """Stamp many (representation, site) pairs in one call."""
+        self.http.post(self._url(project, "state", "bulk"), json={"items": list(items)})
+
+    def params(self, project: str) -> dict[str, Any]:
+        return cast("dict[str, Any]", self.http.get(self._url(project, "params")))
+
+    def user_sites(self, project: str) -> list[str]:
+        """Local site ids that have site-scope settings in the project."""
+        return cast("list[str]", self.http.get(self._url(project, "get_user_sites")))

@@ -1,0 +1,1 @@
+"""The sync engine: claimer, workers, reporter, transfers, the error policy."""

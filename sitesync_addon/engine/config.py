@@ -1,0 +1,34 @@
+"""What a sync service is told when it is built."""
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+CLAIM_LIMIT = 200
+LEASE_SECONDS = 300.0
+
+
+def _default_state_dir() -> Path:
+    return Path(platformdirs.user_state_dir("sitesync"))
+
+
+@dataclass
+class EngineConfig:
+    """``site`` is the site the service moves files for (a local site id or any site)."""
+
+    site: str
+    concurrency: int = 4  # worker threads; each site also bounds its own transfers at once
+    claim_limit: int = CLAIM_LIMIT  # files claimed at once; the queue holds at most this many
+    lease_seconds: float = LEASE_SECONDS
+    log_progress_sec: float = 5.0  # how often progress (and lease renewals) reach the server
+    retry_backoff_base: float = 2.0  # seconds; doubles with every retry of a file
+    site_backoff_cap: float = 60.0  # longest wait before probing a site that was down again
+    state_dir: Path = field(default_factory=_default_state_dir)
+
+    @property
+    def worker_id(self) -> str:
+        # Stable per machine and site, so a restarted service takes back what it held.
+        return f"{socket.gethostname()}:{self.site}"
