@@ -55,7 +55,7 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen, str]:
     deadline = time.monotonic() + 60
     while True:
         try:
-            addon.api.get("/api/health")
+            addon.client.http.get("/api/health")
             return process, url
         except Exception:
             if time.monotonic() > deadline:
@@ -89,19 +89,16 @@ def make_tree(root: Path, name: str, count: int, size: int) -> list[Path]:
 def register(addon: SiteSyncAddon, studio: Path, name: str, paths: list[Path],
              per_rep: int) -> list[str]:
     """Representations of ``per_rep`` files each, with sizes and hashes, on the server."""
-    api = addon.api
-    folder = api.post(f"/api/projects/{PROJECT}/folders", json={"path": name})
-    product = api.post(f"/api/projects/{PROJECT}/products",
-                       json={"folderId": folder["id"], "name": name})
+    catalog = addon.client.catalog
+    folder = catalog.create_folder(PROJECT, name)
+    product = catalog.create_product(PROJECT, folder["id"], name, "generic")
     rep_ids = []
     for start in range(0, len(paths), per_rep):
-        version = api.post(f"/api/projects/{PROJECT}/versions",
-                           json={"productId": product["id"], "version": start // per_rep + 1})
+        version = catalog.create_version(PROJECT, product["id"], start // per_rep + 1, None, ())
         files = [{"path": "{root[work]}/" + p.relative_to(studio).as_posix(),
                   "size": p.stat().st_size, "hash": hash_file(p)}
                  for p in paths[start:start + per_rep]]
-        rep = api.post(f"/api/projects/{PROJECT}/representations",
-                       json={"versionId": version["id"], "name": "bin", "files": files})
+        rep = catalog.create_representation(PROJECT, version["id"], "bin", files)
         rep_ids.append(rep["id"])
     return rep_ids
 
@@ -110,7 +107,7 @@ def queue(addon: SiteSyncAddon, rep_ids: list[str], states: dict[str, int]) -> N
     """Reset every representation to ``{site: status}`` (e.g. source OK, target QUEUED)."""
     items = [{"representationId": r, "siteName": site, "status": status, "reset": True}
              for r in rep_ids for site, status in states.items()]
-    addon.api.post(f"/api/{addon.endpoint_prefix}/{PROJECT}/state/bulk", json={"items": items})
+    addon.client.state.stamp(PROJECT, items)
 
 
 def timed(command: list[str], env: dict | None = None) -> tuple[float, int]:

@@ -59,11 +59,9 @@ def main() -> None:
     server, url = start_server(workdir)
     try:
         addon = SiteSyncAddon(url, KEY, site_id="bench-admin")
-        settings = f"/api/{addon.endpoint_prefix}/settings"
-        addon.api.post("/api/projects", json={"name": PROJECT,
-                                              "roots": {"work": {"linux": str(studio)}}})
-        addon.api.put(settings, json={"enabled": True})
-        addon.api.put(f"{settings}/{PROJECT}/site/{SITE}", json={
+        addon.client.projects.create(PROJECT, {"work": {"linux": str(studio)}})
+        addon.client.settings.put_studio({"enabled": True})
+        addon.client.settings.put_site(PROJECT, SITE, {
             "active_site": "local", "remote_site": "studio",
             "local_roots": [{"name": "work", "path": str(local)}]})
         log("writing and registering the data set")

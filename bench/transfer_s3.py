@@ -147,14 +147,12 @@ class Bench:
 
 
 def configure(addon: SiteSyncAddon, studio: Path, local: Path, server: SeaweedFS) -> None:
-    settings = f"/api/{addon.endpoint_prefix}/settings"
-    addon.api.post("/api/projects", json={"name": PROJECT,
-                                          "roots": {"work": {"linux": str(studio)}}})
-    addon.api.put(settings, json={
+    addon.client.projects.create(PROJECT, {"work": {"linux": str(studio)}})
+    addon.client.settings.put_studio({
         "enabled": True, "config": {"active_site": "studio", "remote_site": S3_SITE},
         "sites": [{"name": S3_SITE, "provider": "s3",
                    "s3": server.settings(prefix=SERVICE_PREFIX)}]})
-    addon.api.put(f"{settings}/{PROJECT}/site/{WORKSTATION}", json={
+    addon.client.settings.put_site(PROJECT, WORKSTATION, {
         "active_site": "local", "remote_site": S3_SITE,
         "local_roots": [{"name": "work", "path": str(local)}]})
 
