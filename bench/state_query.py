@@ -142,11 +142,12 @@ def state_rows(project_id: uuid.UUID, versions: Sequence[dict],
         roll = rng.random()
         artist_status = QUEUED if roll < 0.3 else FAILED if roll < 0.33 else OK
         file_ids = [uuid.uuid4() for _ in range(FILES_PER_REP)]
+        sizes = {file_id: rng.randrange(1, 500_000_000) for file_id in file_ids}
         for position, file_id in enumerate(file_ids):
             rows["files"].append({"representation_id": rep_id, "id": file_id,
                                   "position": position,
                                   "path": f"{{root[work]}}/{PROJECT}/v{index}/f{position}.{name}",
-                                  "size": rng.randrange(1, 500_000_000), "hash": None})
+                                  "size": sizes[file_id], "hash": None})
         for site, status in ((STUDIO, OK), (ARTIST, artist_status)):
             rows["site_states"].append({
                 "representation_id": rep_id, "site": site, "project_id": project_id,
@@ -156,8 +157,9 @@ def state_rows(project_id: uuid.UUID, versions: Sequence[dict],
                 failed = status == FAILED
                 rows["file_states"].append({
                     "representation_id": rep_id, "site": site, "file_id": file_id,
-                    "project_id": project_id, "status": status,
-                    "size": 0 if status != OK else 1, "progress": 1.0 if status == OK else 0.0,
+                    "project_id": project_id, "status": status, "file_size": sizes[file_id],
+                    "size": 0 if status != OK else sizes[file_id],
+                    "progress": 1.0 if status == OK else 0.0,
                     "retries": 3 if failed else 0,
                     "message": "connection reset" if failed else None, "paused": False,
                     "priority": priority, "queued_at": now - rng.random() * 86_400,

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 ADDON_ENTRY_POINT_GROUP = "sitesync.server_addons"
 ADMIN_KEY_ENV = "SITESYNC_ADMIN_API_KEY"
 HOST_MIGRATIONS = Path(__file__).parent / "db" / "migrations"
+DASHBOARD_ADDON = "sitesync"  # the web dashboard shows this addon's sync state
 
 
 def installed_addons() -> list[ServerAddon]:
@@ -79,6 +80,8 @@ def create_app(database_url: str | None = None, *, admin_api_key: str | None = N
     app.state.db = db
     app.state.addons = {addon.name: addon for addon in addons}
     app.state.generated_admin_key = ensure_admin_key(db, admin_api_key)
+    with db.write() as conn:  # signs dashboard sessions; shared by every server process
+        app.state.session_secret = auth.session_secret(conn)
     install_error_handlers(app)
     for router in (health.router, keys.router, projects.router, catalog.router):
         app.include_router(router)
@@ -86,5 +89,9 @@ def create_app(database_url: str | None = None, *, admin_api_key: str | None = N
         app.include_router(addon_settings.settings_router(addon))
         for router in addon.routers():
             app.include_router(router, prefix=addon.prefix())
+    if DASHBOARD_ADDON in app.state.addons:
+        from server_addon import web
+
+        web.install(app)
     return app
 

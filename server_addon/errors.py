@@ -17,10 +17,12 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """An error a client caused or can act on; ``detail`` says what and what to do."""
 
-    def __init__(self, status_code: int, detail: str) -> None:
+    def __init__(self, status_code: int, detail: str,
+                 errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
+        self.errors = errors  # per field: {"loc": [...], "msg": "..."}, for forms to show
 
 
 def not_found(kind: str, name: object, hint: str = "") -> ApiError:
@@ -50,7 +52,10 @@ class ErrorResponse(JSONResponse):
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return ErrorResponse({"detail": exc.detail}, status_code=exc.status_code)
+        body: dict[str, Any] = {"detail": exc.detail}
+        if exc.errors:
+            body["errors"] = exc.errors
+        return ErrorResponse(body, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

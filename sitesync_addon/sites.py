@@ -22,6 +22,7 @@ DEFAULT_SITE = "studio"
 LOCAL_SITE = "local"
 LOCAL_PROVIDER = "local_drive"
 DEFAULT_LOOP_DELAY = 60
+RETIRE_SECONDS = 600.0  # a provider of old settings is closed this long after they changed
 
 
 def platform_roots(root: dict[str, Any], platform: str | None = None) -> dict[str, str]:
@@ -118,15 +119,23 @@ class SiteResolver:
         self._settings: dict[str, tuple[float, dict[str, Any]]] = {}
         self._studio: dict[str, Any] | None = None
         self._providers: dict[tuple[str, str], AbstractProvider] = {}
+        self._retired: list[tuple[float, AbstractProvider]] = []  # (since, provider)
 
     # -- cache ---------------------------------------------------------------------------
 
     def invalidate(self) -> None:
-        """Forget every cached setting and close the providers built from them."""
+        """Forget every cached setting. Providers built from them are no longer handed out;
+        they are closed once ``RETIRE_SECONDS`` have passed, so transfers still using one
+        can finish."""
+        now = time.monotonic()
         with self._lock:
-            providers, self._providers = list(self._providers.values()), {}
+            self._retired += [(now, p) for p in self._providers.values()]
+            self._providers = {}
             self._projects, self._settings, self._studio = None, {}, None
-        for provider in providers:
+            due = [p for since, p in self._retired if now - since >= RETIRE_SECONDS]
+            self._retired = [(since, p) for since, p in self._retired
+                             if now - since < RETIRE_SECONDS]
+        for provider in due:
             _close(provider)
 
     def _fresh(self, stamp: float, ttl: float) -> bool:
@@ -254,7 +263,12 @@ class SiteResolver:
                                          {"files": [{"id": file_id, "status": status}]})
 
     def close(self) -> None:
+        """Close every provider (nothing may use them any more)."""
         self.invalidate()
+        with self._lock:
+            retired, self._retired = self._retired, []
+        for _, provider in retired:
+            _close(provider)
 
 
 def _close(provider: AbstractProvider) -> None:

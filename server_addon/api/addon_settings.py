@@ -31,9 +31,12 @@ def _validated(model: type[BaseModel], data: Any, what: str) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        errors = exc.errors(include_url=False)
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-                             for e in exc.errors(include_url=False))
-        raise ApiError(422, f"Invalid {what}: {problems}") from None
+                             for e in errors)
+        raise ApiError(422, f"Invalid {what}: {problems}",
+                       errors=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in errors]
+                       ) from None
 
 
 def settings_router(addon: ServerAddon) -> APIRouter:

@@ -99,5 +99,14 @@ addon_settings = Table(
     Column("updated_at", Float, nullable=False),
 )
 
-__all__ = ["addon_settings", "api_keys", "files", "folders", "metadata", "products", "projects",
-           "representations", "version_links", "versions"]
+# Secrets the server makes for itself (e.g. the key that signs dashboard sessions), stored so
+# every server process sharing the database uses the same ones. Never served or logged.
+host_secrets = Table(
+    "host_secrets", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+__all__ = ["addon_settings", "api_keys", "files", "folders", "host_secrets", "metadata",
+           "products", "projects", "representations", "version_links", "versions"]

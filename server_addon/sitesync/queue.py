@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import (Connection, and_, bindparam, false, literal_column, or_, select,
                         tuple_, update)
@@ -105,8 +105,16 @@ def claim(conn: Connection, *, project_id: uuid.UUID, local_site: str, remote_si
             for row, target, source, direction in found]
 
 
+@dataclass
+class Reported:
+    """One answer per report, and what the accepted ones did (for the ``progress`` event)."""
+
+    results: list[dict]
+    moved: list[dict]
+
+
 def report(conn: Connection, *, project_id: uuid.UUID, worker_id: str,
-           reports: list[Report], retry_cnt: int, lease_seconds: float) -> list[dict]:
+           reports: list[Report], retry_cnt: int, lease_seconds: float) -> Reported:
     """Record progress, success, failure or release of claimed files; one result per report.
 
     Only the current lease holder may report: a worker whose lease expired and whose file
@@ -127,7 +135,7 @@ def report(conn: Connection, *, project_id: uuid.UUID, worker_id: str,
         rows = {(r.representation_id, r.site, r.file_id): r for r in conn.execute(query)}
     stop_all = pauses.is_server_paused(conn) or pauses.is_project_paused(conn,
                                                                         project_id=project_id)
-    results, touched, changes = [], set(), []
+    results, touched, changes, moved = [], set(), [], []
     for item in reports:
         key = (item.representation_id, item.site, item.file_id)
         row = rows.get(key)
@@ -141,13 +149,29 @@ def report(conn: Connection, *, project_id: uuid.UUID, worker_id: str,
         values = _report_values(row, item, retry_cnt, lease_seconds, now)
         changes.append((key, values))
         touched.add((item.representation_id, item.site))
+        moved.append(_moved_item(row, values, now))
         # A paused file keeps its lease until the worker stops it and releases it.
         results.append({"accepted": True, "detail": None,
                         "status": values.get("status", row.status),
                         "paused": stop_all or row.paused})
     update_file_states(conn, changes)
     refresh_aggregates(conn, touched, now)
-    return results
+    return Reported(results, moved)
+
+
+def _moved_item(row: Any, values: dict, now: float) -> dict:
+    """A file as the ``progress`` event shows it; the speed from its previous progress row."""
+    size = values.get("size", row.size)
+    status = values.get("status", row.status)
+    elapsed = now - row.updated_at
+    grown = size - row.size
+    speed = (grown / elapsed if row.status == SiteSyncStatus.IN_PROGRESS and grown > 0
+             and elapsed > 0 and status in (SiteSyncStatus.IN_PROGRESS, SiteSyncStatus.OK)
+             else 0.0)
+    return {"representationId": str(row.representation_id), "site": row.site,
+            "fileId": str(row.file_id), "status": int(status),
+            "progress": values.get("progress", row.progress), "size": size,
+            "bytesPerSecond": speed}
 
 
 def release_worker(conn: Connection, *, project_id: uuid.UUID, worker_id: str) -> int:

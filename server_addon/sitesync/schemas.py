@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import Field, StringConstraints
 
 from server_addon.api.schemas import NO_NUL, ApiModel, ApiRequest
+from server_addon.api.schemas import Name as ProjectName
 from server_addon.sitesync.listing import COUNT_CAP
 from sitesync_addon.status import SiteSyncStatus
 
@@ -198,3 +199,63 @@ class Params(ApiModel):
     statuses: dict[str, int]
     sort_by: list[str]
     page_length_max: int
+
+
+class SiteSummary(ApiModel):
+    site: str
+    ok: int
+    queued: int
+    in_progress: int
+    failed: int
+    paused: int = Field(description="Representations paused on the site (not yet OK).")
+    bytes_queued: int = Field(description="Bytes still to move for files queued or moving "
+                                          "(not paused): size minus bytes already there.")
+
+
+class ProjectSummary(ApiModel):
+    name: str
+    enabled: bool = Field(description="SiteSync is enabled in the project's settings.")
+    paused: bool = Field(description="The project is paused.")
+    sites: list[SiteSummary]
+
+
+class FailureGroup(ApiModel):
+    message: str = Field(description="The failure message ('' for files failed without one).")
+    site: str
+    files: int
+    representations: int
+    last_update: float
+
+
+class RetryFailures(ApiRequest):
+    message: ErrorText = Field(description="A failure group's message, as listed.")
+    site: SiteName
+
+
+class RetryResult(ApiModel):
+    requeued: int
+
+
+class HeartbeatIn(ApiRequest):
+    service_id: WorkerId
+    site: SiteName
+    host: Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=NO_NUL)]
+    version: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
+    pid: int = Field(ge=0, le=2**62)
+    projects: list[ProjectName] = Field(max_length=1000)
+    files_in_flight: int = Field(ge=0, le=2**31 - 1)
+    bytes_per_second: float = Field(ge=0, le=1e15, allow_inf_nan=False)
+
+
+class ServiceInfo(ApiModel):
+    service_id: str
+    site: str
+    host: str
+    version: str
+    pid: int
+    projects: list[str]
+    files_in_flight: int
+    bytes_per_second: float
+    started_at: float
+    last_seen: float
+    stale: bool = Field(description="No heartbeat for 30 seconds.")

@@ -17,8 +17,9 @@ from sqlalchemy import (ColumnElement, Connection, and_, bindparam, delete, or_,
 
 from server_addon import catalog
 from server_addon.db.engine import upsert_insert
-from server_addon.db.tables import files
+from server_addon.db.tables import files, projects
 from server_addon.errors import not_found
+from server_addon.sitesync import events
 from server_addon.sitesync.tables import file_states, site_states
 from sitesync_addon.status import SiteSyncStatus, aggregate_status, effective_status
 
@@ -51,6 +52,32 @@ class SiteChange:
     priority: int | None = None
     paused: bool | None = None
     files: list[FileUpdate] = field(default_factory=list)
+
+
+@dataclass
+class _Aggregate:
+    """The stored status of one (representation, site) and its files' as they are now."""
+
+    project_id: uuid.UUID
+    stored: int
+    statuses: list[int] = field(default_factory=list)
+    progress: list[float] = field(default_factory=list)
+
+    def mean_progress(self, status: int) -> float:
+        if status == SiteSyncStatus.OK:
+            return 1.0
+        return sum(self.progress) / len(self.progress) if self.progress else 0.0
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """A representation's aggregated status on a site, as it is now."""
+
+    project_id: uuid.UUID
+    representation_id: uuid.UUID
+    site: str
+    status: int
+    progress: float
 
 
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
@@ -89,14 +116,20 @@ def apply_changes(conn: Connection, *, project_id: uuid.UUID, changes: Sequence[
     catalog.require_representations(conn, project_id=project_id, representation_ids=rep_ids)
     file_map = catalog.files_of(conn, representation_ids=rep_ids)
     keys = [(c.representation_id, c.site) for c in changes]
-    existing = _lock_site_states(conn, keys)
+    existing = lock_site_states(conn, keys)
 
+    new_changes = [c for c in changes if (c.representation_id, c.site) not in existing]
     new_sites = [{"representation_id": c.representation_id, "site": c.site,
                   "project_id": project_id, "priority": c.priority or DEFAULT_PRIORITY,
                   "status": _new_site_status(c, file_map), "paused": bool(c.paused),
-                  "created_at": now, "updated_at": now}
-                 for c in changes if (c.representation_id, c.site) not in existing]
+                  "created_at": now, "updated_at": now} for c in new_changes]
     _insert_rows(conn, upsert_insert(conn, site_states).on_conflict_do_nothing(), new_sites)
+    # A new site stamped whole is not refreshed below: its first status is a change too.
+    publish_state_changes(conn, [
+        StateChange(project_id, row["representation_id"], row["site"], row["status"],
+                    1.0 if row["status"] == SiteSyncStatus.OK else 0.0)
+        for row, change in zip(new_sites, new_changes, strict=True)
+        if not change.files and row["status"] != SiteSyncStatus.NA])
 
     _write_whole_site_files(conn, project_id, changes, existing, file_map, now)
     for change in changes:
@@ -123,8 +156,9 @@ def _insert_rows(conn: Connection, statement: Any, rows: list[dict]) -> None:
         conn.execute(statement, list(chunk))
 
 
-def _lock_site_states(conn: Connection, keys: Sequence[tuple[uuid.UUID, str]]) -> set:
-    """Lock the existing rows of ``keys`` (PostgreSQL; SQLite holds the write lock already)."""
+def lock_site_states(conn: Connection, keys: Sequence[tuple[uuid.UUID, str]]) -> set:
+    """Lock the existing rows of ``keys`` (PostgreSQL; SQLite holds the write lock already);
+    the keys of those that exist."""
     found: set = set()
     for chunk in _chunks(sorted(set(keys), key=lambda k: (str(k[0]), k[1]))):
         query = select(site_states.c.representation_id, site_states.c.site).where(
@@ -151,6 +185,7 @@ def _write_whole_site_files(conn: Connection, project_id: uuid.UUID,
         for item in file_map.get(change.representation_id, []):
             rows.append({"representation_id": change.representation_id, "site": change.site,
                          "file_id": item["id"], "project_id": project_id,
+                         "file_size": item["size"],
                          "priority": change.priority or DEFAULT_PRIORITY,
                          "paused": bool(change.paused),
                          **file_values(status, item["size"], now)})
@@ -158,8 +193,8 @@ def _write_whole_site_files(conn: Connection, project_id: uuid.UUID,
         return
     statement = upsert_insert(conn, file_states)
     refreshed = {name: statement.excluded[name] for name in
-                 ("status", "size", "progress", "retries", "message", "queued_at",
-                  "available_at", "updated_at", "lease_owner", "lease_expires_at")}
+                 ("status", "size", "file_size", "progress", "retries", "message",
+                  "queued_at", "available_at", "updated_at", "lease_owner", "lease_expires_at")}
     _insert_rows(conn, statement.on_conflict_do_update(
         index_elements=["representation_id", "site", "file_id"], set_=refreshed), rows)
 
@@ -180,6 +215,7 @@ def _update_files(conn: Connection, change: SiteChange, known: dict[uuid.UUID, d
             conn.execute(upsert_insert(conn, file_states).values(
                 representation_id=change.representation_id, site=change.site,
                 file_id=upd.file_id, project_id=_project_of(conn, change),
+                file_size=known[upd.file_id]["size"],
                 priority=_priority_of(conn, change), paused=False,
                 **file_values(SiteSyncStatus.NA, known[upd.file_id]["size"], now)))
             row = conn.execute(select(file_states).where(
@@ -263,24 +299,57 @@ def _set_site_flags(conn: Connection, change: SiteChange, now: float) -> None:
 
 def refresh_aggregates(conn: Connection, keys: Iterable[tuple[uuid.UUID, str]],
                        now: float) -> None:
-    """Recompute the aggregated status of (representation, site) rows from their files."""
+    """Recompute the aggregated status of (representation, site) rows from their files, and
+    publish a ``state`` event for every row whose status changed."""
     keys = list(set(keys))
-    statuses: dict[tuple, list[int]] = {key: [] for key in keys}
+    found: dict[tuple, _Aggregate] = {}
     for chunk in _chunks(keys):
-        query = select(file_states.c.representation_id, file_states.c.site,
-                       file_states.c.status, file_states.c.paused).where(
-            _pairs_in(file_states, chunk))
+        # The stored status comes with the files, so a change is seen without another query.
+        query = select(site_states.c.representation_id, site_states.c.site,
+                       site_states.c.project_id, site_states.c.status.label("stored"),
+                       file_states.c.status, file_states.c.paused, file_states.c.progress
+                       ).select_from(site_states.outerjoin(file_states, and_(
+                           file_states.c.representation_id == site_states.c.representation_id,
+                           file_states.c.site == site_states.c.site))
+                       ).where(_pairs_in(site_states, chunk))
         for row in conn.execute(query):
-            statuses[(row.representation_id, row.site)].append(
-                effective_status(row.status, row.paused))
+            key = (row.representation_id, row.site)
+            agg = found.get(key)
+            if agg is None:
+                agg = found[key] = _Aggregate(row.project_id, row.stored)
+            if row.status is not None:
+                agg.statuses.append(effective_status(row.status, row.paused))
+                agg.progress.append(row.progress)
     # One UPDATE per resulting status and batch, not one per row: a stamp is mostly alike.
     by_status: dict[int, list[tuple[uuid.UUID, str]]] = {}
-    for key, found in statuses.items():
-        by_status.setdefault(int(aggregate_status(found)), []).append(key)
+    changed: list[StateChange] = []
+    for key, agg in found.items():
+        status = int(aggregate_status(agg.statuses))
+        by_status.setdefault(status, []).append(key)
+        if status != agg.stored:
+            changed.append(StateChange(agg.project_id, key[0], key[1], status,
+                                       agg.mean_progress(status)))
     for status, group in by_status.items():
         for chunk in _chunks(group):
             conn.execute(update(site_states).where(_pairs_in(site_states, chunk))
                          .values(status=status, updated_at=now))
+    publish_state_changes(conn, changed)
+
+
+def publish_state_changes(conn: Connection, changes: Sequence[StateChange]) -> None:
+    """One ``state`` event per project (batched), naming each changed (representation, site)."""
+    if not changes:
+        return
+    by_project: dict[uuid.UUID, list[dict]] = {}
+    for change in changes:
+        by_project.setdefault(change.project_id, []).append({
+            "representationId": str(change.representation_id), "site": change.site,
+            "status": change.status, "progress": change.progress})
+    names = {row.id: row.name for row in conn.execute(
+        select(projects.c.id, projects.c.name).where(projects.c.id.in_(list(by_project))))}
+    for project_id, items in by_project.items():
+        if project_id in names:
+            events.publish_items(conn, kind="state", project=names[project_id], items=items)
 
 
 def delete_site_state(conn: Connection, *, project_id: uuid.UUID, representation_id: uuid.UUID,
@@ -291,6 +360,9 @@ def delete_site_state(conn: Connection, *, project_id: uuid.UUID, representation
     if result.rowcount == 0:
         raise not_found("Sync state", f"of representation {representation_id} on site "
                                       f"'{site}'")
+    # The site no longer holds the representation at all: NA, as the listing shows it.
+    publish_state_changes(conn, [StateChange(project_id, representation_id, site,
+                                             int(SiteSyncStatus.NA), 0.0)])
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""SiteSync's own tables: sync state per representation and site, per file, pauses, events."""
+"""SiteSync's own tables: sync state per representation and site, per file, pauses, events,
+and the heartbeats of running sync services."""
 from __future__ import annotations
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Column, Float, ForeignKey,
@@ -40,6 +41,9 @@ file_states = Table(
     Column("project_id", Uuid, nullable=False),
     Column("status", Integer, nullable=False),
     Column("size", BigInteger, nullable=False, server_default=text("0")),  # bytes present
+    # The file's full size, a copy of the catalog's (a file's size never changes: new files
+    # replace it), so the bytes still to move are summed without a join.
+    Column("file_size", BigInteger, nullable=False, server_default=text("0")),
     Column("progress", Float, nullable=False, server_default=text("0")),
     Column("retries", Integer, nullable=False, server_default=text("0")),
     Column("message", Text, nullable=True),
@@ -59,6 +63,9 @@ file_states = Table(
     Index("ix_sitesync_file_states_queue", "project_id", "site", text("priority DESC"),
           "queued_at", sqlite_where=text("status IN (0, 1) AND paused = 0"),
           postgresql_where=text("status IN (0, 1) AND NOT paused")),
+    # Serves the failures overview: FAILED files are few, so the index stays small.
+    Index("ix_sitesync_file_states_failed", "project_id", "site",
+          sqlite_where=text("status = 2"), postgresql_where=text("status = 2")),
 )
 
 paused_projects = Table(
@@ -82,4 +89,22 @@ events = Table(
     Column("kind", String(32), nullable=False),
     Column("payload", JSON, nullable=False),
     Column("created_at", Float, nullable=False),
+    # Progress events are pruned by age far sooner than the rest.
+    Index("ix_sitesync_events_kind_created", "kind", "created_at"),
+)
+
+# One row per running sync service (a process), upserted by its heartbeat.
+services = Table(
+    "sitesync_services", metadata,
+    Column("service_id", String(255), primary_key=True),
+    Column("site", String(255), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("pid", BigInteger, nullable=False),
+    Column("projects", JSON, nullable=False),
+    Column("files_in_flight", Integer, nullable=False),
+    Column("bytes_per_second", Float, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("last_seen", Float, nullable=False),
+    Column("key_id", Uuid, nullable=False),  # the API key that sent the heartbeats
 )

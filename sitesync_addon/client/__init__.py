@@ -10,6 +10,7 @@ from sitesync_addon.client.http import API_KEY_ENV, SERVER_URL_ENV, Http
 from sitesync_addon.client.keys import Keys
 from sitesync_addon.client.pause import Pause
 from sitesync_addon.client.projects import Projects
+from sitesync_addon.client.services import Services
 from sitesync_addon.client.settings import Settings
 from sitesync_addon.client.state import State
 from sitesync_addon.client.work import Work
@@ -32,6 +33,7 @@ class ServerClient:
         self.pause = Pause(self.http, ADDON_PREFIX)
         self.work = Work(self.http, ADDON_PREFIX)
         self.events = Events(self.http, ADDON_PREFIX)
+        self.services = Services(self.http, ADDON_PREFIX)
 
     @property
     def url(self) -> str:

@@ -58,7 +58,12 @@ class Http:
             raise _error_for(call, response)
         if response.status_code == 204 or not response.content:
             return None
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:  # a proxy's HTML page, a cut answer
+            raise ServerUnreachable(f"{call}: the answer from {self.url} is not JSON "
+                                    f"({response.headers.get('content-type', 'no type')}); "
+                                    "is SITESYNC_SERVER_URL the SiteSync server?") from None
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs)

@@ -1,11 +1,13 @@
-"""Sync state of a project: the listing, one site of a representation, bulk stamps."""
+"""Sync state of a project: the listing, one site of a representation, bulk stamps, the
+summary per site and the failures grouped by message."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from typing import Any, cast, overload
 
 from sitesync_addon.client.http import Http
-from sitesync_addon.client.types import SiteState, StateItem, StatePage
+from sitesync_addon.client.types import (FailureGroup, ProjectSummary, SiteState, StateItem,
+                                         StatePage)
 
 PAGE = 1000
 IDS_PER_REQUEST = 200  # keeps query strings short enough for any proxy
@@ -80,3 +82,28 @@ class State:
     def user_sites(self, project: str) -> list[str]:
         """Local site ids that have site-scope settings in the project."""
         return cast("list[str]", self.http.get(self._url(project, "get_user_sites")))
+
+    @overload
+    def summary(self, project: None = None) -> list[ProjectSummary]: ...
+
+    @overload
+    def summary(self, project: str) -> ProjectSummary: ...
+
+    def summary(self, project: str | None = None) -> list[ProjectSummary] | ProjectSummary:
+        """Representations per status and bytes queued on each site: of every project the
+        key may use, or of one project."""
+        if project is None:
+            return cast("list[ProjectSummary]", self.http.get(f"/api/{self.prefix}/summary"))
+        return cast(ProjectSummary, self.http.get(self._url(project, "summary")))
+
+    def failures(self, project: str, site: str | None = None) -> list[FailureGroup]:
+        """FAILED files grouped by (site, message), most files first."""
+        params = {"site": site} if site is not None else None
+        return cast("list[FailureGroup]", self.http.get(self._url(project, "failures"),
+                                                        params=params))
+
+    def retry_failures(self, project: str, message: str, site: str) -> int:
+        """Queue again every FAILED file of ``site`` with ``message``; how many were."""
+        answer = self.http.post(self._url(project, "failures", "retry"),
+                                json={"message": message, "site": site})
+        return int(answer["requeued"])

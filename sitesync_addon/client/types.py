@@ -156,3 +156,48 @@ class Event(TypedDict):
 class EventBatch(TypedDict):
     lastId: int
     events: list[Event]
+
+
+class SiteSummary(TypedDict):
+    """Representations per aggregated status on one site, and bytes still to move there."""
+
+    site: str
+    ok: int
+    queued: int
+    inProgress: int
+    failed: int
+    paused: int
+    bytesQueued: int
+
+
+class ProjectSummary(TypedDict):
+    name: str
+    enabled: bool
+    paused: bool
+    sites: list[SiteSummary]
+
+
+class FailureGroup(TypedDict):
+    """FAILED files of one site with one message."""
+
+    message: str
+    site: str
+    files: int
+    representations: int
+    lastUpdate: float
+
+
+class ServiceInfo(TypedDict):
+    """A running sync service, from its heartbeats."""
+
+    serviceId: str
+    site: str
+    host: str
+    version: str
+    pid: int
+    projects: list[str]
+    filesInFlight: int
+    bytesPerSecond: float
+    startedAt: float
+    lastSeen: float
+    stale: bool

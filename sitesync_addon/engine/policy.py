@@ -75,6 +75,15 @@ class SiteHealth:
         return delay
 
     def recovered(self, site: str) -> None:
+        """A probe found the site back: usable again; its backoff keeps growing until a
+        transfer succeeds (a site that answers probes but fails transfers is not hammered)."""
+        with self._lock:
+            state = self._sites.get(site)
+            if state is not None:
+                state.held, state.until = None, 0.0
+
+    def succeeded(self, site: str) -> None:
+        """A transfer to or from the site worked: forget its failures."""
         with self._lock:
             self._sites.pop(site, None)
 

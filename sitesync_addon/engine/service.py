@@ -23,6 +23,7 @@ from typing import Protocol
 from sitesync_addon.client import ServerClient
 from sitesync_addon.client.types import Report, ReportResult, WorkItem
 from sitesync_addon.engine.config import EngineConfig
+from sitesync_addon.engine.heartbeat import HeartbeatSender
 from sitesync_addon.engine.policy import Action, SiteHealth, decide, jittered
 from sitesync_addon.engine.reporter import Key, Reporter, key_of
 from sitesync_addon.engine.temp_files import TempJournal
@@ -35,6 +36,10 @@ from sitesync_addon.status import SiteSyncStatus
 
 log = logging.getLogger(__name__)
 EVENT_WAIT = 10.0
+STOP_SECONDS = 30.0  # how long stopping waits for transfers to end at their next chunk
+MESSAGE_LIMIT = 4000  # characters of an error message the server keeps
+# The events that wake the service; progress and state events are for dashboards.
+WAKE_KINDS = ("new_work", "reset", "priority", "paused", "unpaused", "reset_timer", "settings")
 SERVER_RETRY_CAP = 30.0
 
 
@@ -77,6 +82,7 @@ class SyncService(threading.Thread):
         self.health = SiteHealth(cap=config.site_backoff_cap)
         self.counters = Counters()
         self.observer: TransferObserver | None = None
+        self._serving: list[str] = []  # enabled projects, as the last pass found them
         self.reporter = self._new_reporter()
         self._queue: queue.Queue[tuple[str, WorkItem] | None] = queue.Queue()
         self._workers: list[threading.Thread] = []
@@ -107,9 +113,13 @@ class SyncService(threading.Thread):
         return self.counters.failed
 
     def _new_reporter(self) -> Reporter:
+        heartbeat = HeartbeatSender(self.client.services, self.config.service_id, self.site,
+                                    lambda: list(self._serving), self.config.heartbeat_every)
         return Reporter(self.client.work, self.worker_id, self.config.lease_seconds,
                         self.config.log_progress_sec, self._on_answer,
-                        batch_size=self.config.claim_limit, on_done=self._update_alternatives)
+                        batch_size=self.config.claim_limit, on_done=self._update_alternatives,
+                        heartbeat=heartbeat, moving_every=self.config.moving_progress_sec,
+                        on_returned=self.wake)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -166,8 +176,9 @@ class SyncService(threading.Thread):
         finally:
             for _ in self._workers:
                 self._queue.put(None)  # after the files still queued: those are released
-            for worker in self._workers:
-                worker.join()
+            deadline = time.monotonic() + STOP_SECONDS
+            for worker in self._workers:  # a transfer stuck in a provider call is left behind
+                worker.join(max(0.0, deadline - time.monotonic()))
             self.reporter.stop()
 
     def _sleep(self, seconds: float) -> None:
@@ -191,8 +202,14 @@ class SyncService(threading.Thread):
             soonest = [min(self._retry_at)] if self._retry_at else []
         site_change = self.health.next_change()
         soonest += [site_change] if site_change else []
-        projects = self.sites.enabled_projects()
-        wait = float(min((self.sites.loop_delay(p) for p in projects), default=60))
+        if self.reporter.backlogged():
+            soonest.append(now + 1.0)  # reports wait for the server: look again soon
+        try:
+            projects = self.sites.enabled_projects()
+            wait = float(min((self.sites.loop_delay(p) for p in projects), default=60))
+        except ServerError as exc:  # the server refused or is away: try again a bit later
+            log.debug("idle wait: %s", exc)
+            wait = jittered(2.0, 2, SERVER_RETRY_CAP)
         return min([wait] + [t - now for t in soonest])
 
     # -- claiming ------------------------------------------------------------------------
@@ -211,8 +228,14 @@ class SyncService(threading.Thread):
             self.remove_leftovers()
             self._cleaned = True
         self._probe_held_sites()
+        projects = self.sites.enabled_projects()
+        if projects != self._serving:
+            self._serving = list(projects)
+            self.reporter.heartbeat_now()
+        if self.reporter.backlogged():  # old reports first: they must not undo new claims
+            return 0
         claimed = 0
-        for project in self.sites.enabled_projects():
+        for project in projects:
             for local, remote in self.site_pairs(project):
                 if self.health.usable(local) and self.health.usable(remote):
                     claimed += self._claim(project, local, remote)
@@ -241,13 +264,22 @@ class SyncService(threading.Thread):
         the leases an earlier run of this service held."""
         projects = self.sites.enabled_projects()
 
-        def delete(site: str, path: str) -> None:
-            for project in projects:
-                if site in self.sites.project_settings(project)["sites"]:
-                    self.sites.provider(project, site).delete(path)
-                    return
+        kept: list[tuple[str, str]] = []
 
-        removed = self.journal.clean(delete)
+        def delete(site: str, path: str) -> None:
+            try:
+                for project in projects:
+                    if site in self.sites.project_settings(project)["sites"]:
+                        self.sites.provider(project, site).delete(path)
+                        return
+            except SiteSyncError as exc:  # that site is down: try again at the next start
+                log.warning("cannot delete the leftover %s on site '%s' now: %s", path, site,
+                            exc)
+                kept.append((site, path))
+
+        removed = self.journal.clean(delete) - len(kept)
+        for site, path in kept:
+            self.journal.keep(self.journal.add(site, path))
         if removed:
             log.info("removed %d temporary files left by an earlier run", removed)
         for project in projects:
@@ -289,7 +321,11 @@ class SyncService(threading.Thread):
             if job is None:
                 return
             project, item = job
-            self._move(project, item)
+            try:
+                self._move(project, item)
+            except Exception:  # a bug must not end the worker: the file goes back
+                log.exception("moving %s failed", item["path"])
+                self.reporter.outcome(project, item, "release")
 
     def _on_answer(self, key: Key, answer: ReportResult) -> None:
         if not answer.get("accepted") or answer.get("paused"):
@@ -314,23 +350,23 @@ class SyncService(threading.Thread):
                 return
             self._transfer(project, item, cancel)
         finally:
-            with self._lock:
-                self._claimed.pop(key, None)
+            with self._lock:  # a file claimed again meanwhile has an event of its own
+                if self._claimed.get(key) is cancel:
+                    del self._claimed[key]
 
     def _site_wait(self, item: WorkItem) -> dict[str, object] | None:
         """Report fields for a file whose site waits (held or backing off), else None."""
         held = self.health.held()
         for site in (item["sourceSite"], item["targetSite"]):
             if site in held:
-                return {"error": f"waiting for site '{site}': {held[site]}"}
+                return {"error": _fit(f"waiting for site '{site}': {held[site]}")}
             if not self.health.usable(site):
                 return {}
         return None
 
     def _transfer(self, project: str, item: WorkItem, cancel: threading.Event) -> None:
         outcome = "error"
-        if self.observer:
-            self.observer.started(item)
+        self._observe("started", item)
         try:
             source = self.sites.provider(project, item["sourceSite"])
             target = self.sites.provider(project, item["targetSite"])
@@ -338,6 +374,7 @@ class SyncService(threading.Thread):
                                       path=template_to_site_path(item["path"]),
                                       size=item["size"], content_hash=item["hash"])
             with self._slots_for(source, target):
+                self.reporter.started(project, item)
                 transfer(request, self.journal,
                          progress=lambda written: self._progress(project, item, written),
                          should_stop=lambda: self._stop_event.is_set() or cancel.is_set())
@@ -346,14 +383,24 @@ class SyncService(threading.Thread):
         else:
             outcome = "done"
             self.counters.add(moved=1)
+            self.health.succeeded(item["sourceSite"])
+            self.health.succeeded(item["targetSite"])
             self.reporter.outcome(project, item, "done")
         finally:
-            if self.observer:
-                self.observer.finished(item, outcome)
+            self._observe("finished", item, outcome)
+
+    def _observe(self, event: str, *args: object) -> None:
+        """Tell the observer (progress bars, a window); its failures never stop a transfer."""
+        if self.observer is None:
+            return
+        try:
+            getattr(self.observer, event)(*args)
+        except Exception:  # noqa: BLE001 - display code must not break the sync
+            log.exception("the transfer observer failed on '%s'", event)
 
     def _failed(self, project: str, item: WorkItem, error: Exception) -> str:
         action = decide(error)
-        message = f"{type(error).__name__}: {error}"
+        message = _fit(f"{type(error).__name__}: {error}")
         if action is Action.RELEASE or isinstance(error, ServerError):
             # Cancelled, or the server went away mid-file (settings): no site is to blame.
             self.reporter.outcome(project, item, "release")
@@ -373,10 +420,10 @@ class SyncService(threading.Thread):
             for site in culprits:
                 if site not in self.health.held():
                     log.warning("holding site '%s' until it answers: %s", site, error)
+                self._held_in[site] = project  # before the hold: a probe needs the project
                 self.health.hold(site, str(error))
-                self._held_in[site] = project
             self.reporter.outcome(project, item, "release",
-                                  error=f"waiting for site '{culprits[0]}': {error}")
+                                  error=_fit(f"waiting for site '{culprits[0]}': {error}"))
         else:
             for site in culprits:
                 delay = self.health.back_off(site, getattr(error, "retry_after", None))
@@ -483,7 +530,8 @@ class SyncService(threading.Thread):
         after: int | None = None
         while not self._stop_event.is_set():
             try:
-                batch = self.client.events.poll(after, EVENT_WAIT if after is not None else 0)
+                batch = self.client.events.poll(after, EVENT_WAIT if after is not None else 0,
+                                                kinds=WAKE_KINDS)
             except ServerError as exc:
                 log.debug("event stream: %s", exc)
                 self._stop_event.wait(1.0)
@@ -496,3 +544,8 @@ class SyncService(threading.Thread):
                 self.check_pauses()
             if kinds:
                 self._wake.set()
+
+
+def _fit(message: str) -> str:
+    """An error message cut to what the server keeps (a longer one would be refused)."""
+    return message if len(message) <= MESSAGE_LIMIT else message[:MESSAGE_LIMIT - 1] + "…"

@@ -49,35 +49,55 @@ def transfer(request: TransferRequest, journal: TempJournal, *,
              should_stop: Callable[[], bool] = lambda: False,
              chunk_size: int = hashing.CHUNK_SIZE) -> str:
     """Copy ``request.path`` from source to target; return the verified content hash."""
-    algorithm, expected = _hasher_for(request.content_hash)
     target = request.target
     direct = target.features.atomic_write
     if not direct and not target.features.rename:  # the registry refuses such providers
         raise ProviderError(f"site '{target.site_name}' can neither rename nor write "
                             "atomically, so no file can be placed on it safely")
-    write_path = request.final_path if direct else temp_name(request.final_path)
+    if direct:
+        return _write_direct(request, progress, should_stop, chunk_size)
+    write_path = temp_name(request.final_path)
     entry = journal.add(target.site_name, write_path)
     placed = False
     try:
-        copy = _copy_local if _kernel_copy_pays(request, chunk_size) else _stream
-        digest, written = copy(request, write_path, algorithm, progress, should_stop,
-                               chunk_size)
-        if written.size != request.size:
-            raise VerificationFailed(
-                f"{request.path}: wrote {written.size} bytes on site '{target.site_name}', "
-                f"expected {request.size}")
-        if expected is not None and digest != expected:
-            raise VerificationFailed(f"{request.path}: {algorithm} hash {digest} does not "
-                                     f"match the published {expected}")
-        if not direct:
-            target.rename(write_path, request.final_path)
+        digest = _copy_verified(request, write_path, progress, should_stop, chunk_size)
+        target.rename(write_path, request.final_path)
         placed = True
-        return f"{algorithm}:{digest}"
+        return digest
     finally:
         if placed or _discard(target, write_path):
             journal.remove(entry)
         else:
             journal.keep(entry)
+
+
+def _write_direct(request: TransferRequest, progress: ProgressCallback | None,
+                  should_stop: Callable[[], bool], chunk_size: int) -> str:
+    """Into a store that writes atomically: a write that fails leaves nothing, so nothing is
+    deleted or journalled (the final name may hold a good copy: an older one, or another
+    service's). Only bytes that landed but do not verify are removed."""
+    try:
+        return _copy_verified(request, request.final_path, progress, should_stop, chunk_size)
+    except VerificationFailed:
+        _discard(request.target, request.final_path)
+        raise
+
+
+def _copy_verified(request: TransferRequest, write_path: str,
+                   progress: ProgressCallback | None, should_stop: Callable[[], bool],
+                   chunk_size: int) -> str:
+    """Copy to ``write_path``; the content hash once size and hash match the published."""
+    algorithm, expected = _hasher_for(request.content_hash)
+    copy = _copy_local if _kernel_copy_pays(request, chunk_size) else _stream
+    digest, written = copy(request, write_path, algorithm, progress, should_stop, chunk_size)
+    if written.size != request.size:
+        raise VerificationFailed(
+            f"{request.path}: wrote {written.size} bytes on site '{request.target.site_name}', "
+            f"expected {request.size}")
+    if expected is not None and digest != expected:
+        raise VerificationFailed(f"{request.path}: {algorithm} hash {digest} does not "
+                                 f"match the published {expected}")
+    return f"{algorithm}:{digest}"
 
 
 def _discard(target: AbstractProvider, write_path: str) -> bool:

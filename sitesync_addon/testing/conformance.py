@@ -317,6 +317,22 @@ class ProviderConformance:
             assert not [p for p in back.folder.rglob("*") if p.is_file()]
         assert not journal.open_entries()
 
+    def test_an_interrupted_overwrite_keeps_the_copy_already_there(self, provider, local,
+                                                                   journal):
+        """A cut write never harms a good copy under the final name (another service's, or
+        an older one): temporary names keep it apart, an atomic store never shows half."""
+        before, after = payload(3 * MIB, 8), payload(20 * MIB, 9)
+        self.upload(local, provider, journal, "work/p/keep.bin", before)
+        stop = HalfWay(len(after))
+        with pytest.raises(TransferCancelled):
+            self.upload(local, provider, journal, "work/p/keep.bin", after,
+                        progress=stop.progress, should_stop=stop, chunk_size=MIB)
+        kept = provider.stat("work/p/keep.bin")
+        assert kept is not None and kept.size == len(before)
+        with provider.open_read("work/p/keep.bin") as reader:
+            assert reader.read() == before
+        assert not journal.open_entries()
+
     @pytest.mark.parametrize("path", ["work/../outside.bin", "work/a/../../x", "/etc/passwd",
                                       "", "work/a\\..\\..\\x"])
     def test_paths_leaving_the_root_are_refused(self, provider, path):

@@ -82,8 +82,10 @@ def test_a_lost_lease_cancels_the_transfer_and_the_file_moves_once(studio, tmp_p
     remote_site(studio, {"name": SITE, "provider": "local_drive",
                          "root": {"work": {"linux": str(nas)}}})
     rep = studio.publish("big", [48 * 1024 * 1024])
+    # Progress (of the moving file too) every 2 s: the 1 s lease runs out while it stalls.
     slow = studio.publisher.create_service(SITE, state_dir=tmp_path / "a", concurrency=1,
-                                           lease_seconds=1.0, log_progress_sec=2.0)
+                                           lease_seconds=1.0, log_progress_sec=2.0,
+                                           moving_progress_sec=2.0)
     started, release = threading.Event(), threading.Event()
 
     class Stall:

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from sitesync_addon.engine.heartbeat import HeartbeatSender
 from sitesync_addon.engine.policy import Action, SiteHealth, decide
 from sitesync_addon.engine.reporter import Reporter
 from sitesync_addon.errors import (AuthFailed, ConfigError, NotFound, NoSpace, PermissionDenied,
@@ -116,4 +117,78 @@ def test_a_lost_lease_reaches_the_answer_handler(work: FakeWork) -> None:
         time.sleep(0.01)
     assert ("p", "r", "f2") in [key for key, a in answers if not a["accepted"]]
     assert reporter.lost_leases >= 1
+    reporter.stop()
+
+
+class FakeServices:
+    def __init__(self) -> None:
+        self.beats: list[dict] = []
+        self.away = False
+
+    def heartbeat(self, service_id: str, site: str, host: str, version: str, pid: int,
+                  projects: list[str], files_in_flight: int, bytes_per_second: float) -> None:
+        if self.away:
+            raise ServerUnreachable("the server is away")
+        self.beats.append({"id": service_id, "projects": projects, "inFlight": files_in_flight,
+                           "speed": bytes_per_second})
+
+
+def wait_until(condition, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def beating_reporter(work: FakeWork, services: FakeServices, every: float) -> Reporter:
+    heartbeat = HeartbeatSender(services, "host:ws1:1:abcdef", "ws1",  # type: ignore[arg-type]
+                                lambda: ["p"], every)
+    return Reporter(work, "w1", 300, 60, lambda key, answer: None,  # type: ignore[arg-type]
+                    final_delay=0.05, heartbeat=heartbeat)
+
+
+def test_moving_files_report_every_second_and_waiting_ones_at_the_slow_pace(
+        work: FakeWork) -> None:
+    reporter = beating_reporter(work, FakeServices(), every=60)
+    reporter.moving_every = 0.05
+    reporter.hold("p", item(1))  # type: ignore[arg-type]
+    reporter.hold("p", item(2))  # type: ignore[arg-type]  # waits its turn
+    reporter.start()
+    reporter.started("p", item(1))  # type: ignore[arg-type]
+    reporter.progress("p", item(1), 40)  # type: ignore[arg-type]
+    wait_until(lambda: len(work.calls) >= 3)
+    sent = [r["fileId"] for call in work.calls for r in call]
+    assert set(sent) == {"f1"}  # the full round (every 60 s) has not come yet
+    assert work.calls[-1][0]["size"] == 40
+    reporter.stop()
+
+
+def test_heartbeats_tell_files_in_flight_and_speed(work: FakeWork) -> None:
+    services = FakeServices()
+    reporter = beating_reporter(work, services, every=0.1)
+    reporter.start()
+    wait_until(lambda: services.beats)  # one at start
+    assert services.beats[0] == {"id": "host:ws1:1:abcdef", "projects": ["p"], "inFlight": 0,
+                                 "speed": 0.0}
+    reporter.hold("p", item(1))  # type: ignore[arg-type]
+    reporter.started("p", item(1))  # type: ignore[arg-type]
+    reporter.progress("p", item(1), 50)  # type: ignore[arg-type]
+    wait_until(lambda: any(b["inFlight"] == 1 and b["speed"] > 0 for b in services.beats))
+    reporter.outcome("p", item(1), "done")  # type: ignore[arg-type]
+    count = len(services.beats)
+    wait_until(lambda: len(services.beats) > count + 1)
+    assert services.beats[-1]["inFlight"] == 0
+    reporter.stop()
+
+
+def test_a_server_away_skips_heartbeats_but_reports_go_on(work: FakeWork) -> None:
+    services = FakeServices()
+    services.away = True
+    reporter = beating_reporter(work, services, every=0.02)
+    reporter.start()
+    time.sleep(0.1)
+    reporter.outcome("p", item(1), "done")  # type: ignore[arg-type]
+    assert reporter.flush(timeout=5)
+    assert [r["outcome"] for c in work.calls for r in c] == ["done"] and services.beats == []
+    assert reporter.is_alive()
     reporter.stop()

@@ -59,10 +59,21 @@ class FakeState:
         return int(bool(self.work.waiting)) if "remoteStatusFilter" in filters else 0
 
 
+class FakeServices:
+    """Takes heartbeats: (service id, site, host, version, pid, projects, in flight, speed)."""
+
+    def __init__(self) -> None:
+        self.beats: list[tuple] = []
+
+    def heartbeat(self, *beat: Any) -> None:
+        self.beats.append(beat)
+
+
 class FakeClient:
     def __init__(self, work: FakeWork) -> None:
         self.work = work
         self.state = FakeState(work)
+        self.services = FakeServices()
 
 
 class FakeSites:

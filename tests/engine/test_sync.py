@@ -1,6 +1,7 @@
 """The sync engine end to end: live server, real files, the real sync thread."""
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -328,3 +329,52 @@ def test_a_file_paused_while_waiting_its_turn_is_not_moved(studio, tmp_path):
     assert not any(studio.local_path(f).exists() for f in small["files"])
     studio.artist.unpause_representation(PROJECT, small["id"], LOCAL_ID)
     assert thread.run_until_idle() and thread.moved == 4
+
+
+@both_databases
+def test_a_running_service_heartbeats_what_it_moves(studio, tmp_path):
+    """While a large file moves the service is listed with it in flight and its speed; its
+    id is its own (host, site, pid, random part), not the lease's worker id."""
+    thread = studio.artist.create_service(state_dir=tmp_path / "state", heartbeat_every=0.2)
+    thread.observer = Throttle(0.3)  # 8 chunks of 8 MiB: about 2.4 s
+    rep = studio.publish("big", [64 * 1024 * 1024])
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    services = studio.artist.client.services
+    thread.start()
+    try:
+        wait_for(lambda: any(s["filesInFlight"] > 0 for s in services.list(site=LOCAL_ID)), 15)
+        (listed,) = services.list(site=LOCAL_ID)
+        host, site, pid, random_part = listed["serviceId"].split(":")
+        assert (site, int(pid), len(random_part)) == (LOCAL_ID, os.getpid(), 6)
+        assert listed["serviceId"] == thread.config.service_id != thread.worker_id
+        assert listed["projects"] == [PROJECT] and listed["stale"] is False
+        wait_for(lambda: services.list(site=LOCAL_ID)[0]["bytesPerSecond"] > 0, 10)
+        wait_for(lambda: studio.artist.get_repre_sync_state(  # progress reached the server
+            PROJECT, rep["id"], LOCAL_ID, "studio")["localStatus"]["size"] > 0, 5)
+        wait_for(lambda: studio.artist.is_representation_on_site(PROJECT, rep["id"], LOCAL_ID))
+        wait_for(lambda: services.list(site=LOCAL_ID)[0]["filesInFlight"] == 0, 5)
+    finally:
+        thread.stop()
+    other = studio.artist.create_service(state_dir=tmp_path / "state")
+    assert other.config.service_id != thread.config.service_id  # one identity per process
+
+
+def test_moving_files_report_progress_every_second(studio, tmp_path):
+    """At the default pace (leases renewed every 5 s), a moving file's progress still reaches
+    the server at least once a second."""
+    thread = studio.artist.create_service(state_dir=tmp_path / "state")
+    assert thread.config.log_progress_sec == 5
+    thread.observer = Throttle(0.5)  # 8 chunks of 8 MiB: about 4 s
+    rep = studio.publish("big", [64 * 1024 * 1024])
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    seen: list[int] = []
+    thread.start()
+    try:
+        deadline = time.monotonic() + 3.2
+        while time.monotonic() < deadline:
+            item = studio.artist.get_repre_sync_state(PROJECT, rep["id"], LOCAL_ID, "studio")
+            seen.append(item["localStatus"]["size"])
+            time.sleep(0.1)
+    finally:
+        thread.stop()
+    assert len({size for size in seen if size}) >= 2  # it advanced within the 3 s

@@ -32,12 +32,15 @@ def report_work(project: ProjectDep, db: DbDep, body: ReportRequest) -> list[dic
                             site=r.site, outcome=r.outcome, progress=r.progress, size=r.size,
                             error=r.error, retry_after=r.retry_after) for r in body.reports]
     with db.write() as conn:
-        results = queue.report(conn, project_id=project.id, worker_id=body.worker_id,
-                               reports=reports, retry_cnt=retry_count(conn, project.name),
-                               lease_seconds=body.lease_seconds)
+        reported = queue.report(conn, project_id=project.id, worker_id=body.worker_id,
+                                reports=reports, retry_cnt=retry_count(conn, project.name),
+                                lease_seconds=body.lease_seconds)
         if any(r.outcome in ("error", "release") for r in reports):
             events.publish(conn, kind="new_work", project=project.name)
-    return results
+        # One event per call (split only when huge), so a dashboard moves with every report.
+        events.publish_items(conn, kind="progress", project=project.name,
+                             items=reported.moved)
+    return reported.results
 
 
 @router.post("/{project}/work/release", response_model=ReleaseResult)
