@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, Uuid, bindparam, delete, insert, select, text
 
 from server_addon.db.tables import (files, folders, products, projects, representations,
                                     version_links, versions)
@@ -321,3 +321,22 @@ __all__ = ["NAME_PATTERN", "PLATFORMS", "create_folder", "create_product",
            "list_projects", "list_representations", "list_versions", "replace_representation_files",
            "representation_query", "require_representations", "site_roots",
            "validate_file_path", "validate_roots", "version_links_of"]
+
+
+# A loose index scan: each step finds the next name after the last one, so a project with a
+# million representations of a few names costs a few index lookups, not a scan of them all.
+_NAMES = text("""
+    WITH RECURSIVE found(name) AS (
+        SELECT (SELECT name FROM representations WHERE project_id = :project
+                ORDER BY name LIMIT 1)
+        UNION ALL
+        SELECT (SELECT r.name FROM representations r
+                WHERE r.project_id = :project AND r.name > found.name
+                ORDER BY r.name LIMIT 1)
+        FROM found WHERE found.name IS NOT NULL)
+    SELECT name FROM found WHERE name IS NOT NULL""").bindparams(bindparam("project", type_=Uuid))
+
+
+def representation_names(conn: Connection, *, project_id: uuid.UUID) -> list[str]:
+    """The distinct representation names of a project, sorted."""
+    return sorted(conn.execute(_NAMES, {"project": project_id}).scalars())

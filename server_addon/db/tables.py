@@ -75,6 +75,7 @@ representations = Table(
     Column("created_at", Float, nullable=False),
     UniqueConstraint("version_id", "name"),
     Index("ix_representations_project", "project_id", "created_at"),
+    Index("ix_representations_project_name", "project_id", "name"),
     Index("ix_representations_folder", "folder_id"),
 )
 

@@ -3,13 +3,16 @@
 Wake-ups: new work, reset, priority changed, paused, unpaused, reset_timer, settings. Live
 data: ``progress`` (bytes of files moving, per report call) and ``state`` (a representation's
 aggregated status on a site changed). Events are rows in the database, so every server
-process sharing it sees them; waiters poll for rows newer than their cursor a few times a
-second.
+process sharing it sees them; one ``EventHub`` per process reads new rows a few times a
+second and wakes every waiter.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+import weakref
+from collections import deque
 from collections.abc import Collection, Sequence
 from typing import Any, Literal, get_args
 
@@ -96,20 +99,115 @@ def since(conn: Connection, *, after: int, project: str | None,
     return cursor, found
 
 
+def _visible(event: dict[str, Any], project: str | None, allowed: Collection[str] | None,
+             kinds: Collection[str] | None) -> bool:
+    """The same rules as ``since``'s SQL, for events already read."""
+    owner = event["project"]
+    return ((project is None or owner in (None, project))
+            and (allowed is None or owner is None or owner in allowed)
+            and (kinds is None or event["kind"] in kinds))
+
+
+class EventHub:
+    """One reader of new events per server process (and database) for every waiter.
+
+    It reads the events table every ``POLL_SECONDS`` while anyone waits, keeps the recent
+    events in memory and wakes all waiters, which filter what they may see. So twenty open
+    dashboard pages and a few sync services cost one small query per poll, not one each. A
+    waiter asking for events older than the hub holds reads them from the database.
+    """
+
+    RECENT = 2_000  # events kept in memory, at most ...
+    RECENT_SECONDS = 120.0  # ... and for at most this long (a batch may hold 1,000 items)
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.recent: deque[dict[str, Any]] = deque(maxlen=self.RECENT)
+        self.base: int | None = None  # every event after this id is in ``recent``
+        self.newest = 0
+        self.waiters = 0
+        self.changed: asyncio.Condition | None = None
+        self.reading: asyncio.Lock | None = None
+        self.read_at = 0.0  # monotonic time of the last read
+        self.poller: asyncio.Task[None] | None = None
+
+    async def wait(self, *, after: int | None, project: str | None, timeout: float,
+                   allowed: Collection[str] | None,
+                   kinds: Collection[str] | None) -> tuple[int, list[dict[str, Any]]]:
+        if self.changed is None or self.reading is None:
+            self.changed, self.reading = asyncio.Condition(), asyncio.Lock()
+        if self.base is None:
+            self.newest = await run_in_threadpool(self._last_id)
+            self.base = self.newest
+            self.read_at = time.monotonic()
+        if after is None:
+            return self.newest, []
+        if after < self.base:  # older than the hub holds
+            return await run_in_threadpool(self._since, after, project, allowed, kinds)
+        polling = self.poller is not None and not self.poller.done()
+        if timeout == 0 or not polling or time.monotonic() - self.read_at >= POLL_SECONDS:
+            await self._read()  # a one-shot look, or nobody read lately: read now
+        self.waiters += 1
+        if self.poller is None or self.poller.done():
+            self.poller = asyncio.create_task(self._poll())
+        deadline = time.monotonic() + timeout
+        try:
+            async with self.changed:
+                while True:
+                    found = [e for e in self.recent if e["id"] > after
+                             and _visible(e, project, allowed, kinds)]
+                    remaining = deadline - time.monotonic()
+                    if found or remaining <= 0:
+                        return max(after, self.newest), found
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.changed.wait(), remaining)
+        finally:
+            self.waiters -= 1
+
+    def _last_id(self) -> int:
+        with self.db.read() as conn:
+            return last_id(conn)
+
+    def _since(self, after: int, project: str | None, allowed: Collection[str] | None,
+               kinds: Collection[str] | None) -> tuple[int, list[dict[str, Any]]]:
+        with self.db.read() as conn:
+            return since(conn, after=after, project=project, allowed=allowed, kinds=kinds)
+
+    async def _poll(self) -> None:
+        while self.waiters:
+            if await self._read() < 500:  # a full batch: read on at once
+                await asyncio.sleep(POLL_SECONDS)
+
+    async def _read(self) -> int:
+        """Read the events after the newest one held, wake the waiters; how many came."""
+        assert self.changed is not None and self.reading is not None
+        async with self.reading:
+            cursor, found = await run_in_threadpool(self._since, self.newest, None, None, None)
+            self.read_at = time.monotonic()
+            if cursor == self.newest:
+                return 0
+            for event in found:
+                if len(self.recent) == self.recent.maxlen:
+                    self.base = self.recent[0]["id"]
+                self.recent.append(event)
+            old = time.time() - self.RECENT_SECONDS
+            while self.recent and self.recent[0]["createdAt"] < old:
+                self.base = self.recent.popleft()["id"]
+            self.newest = cursor
+        async with self.changed:
+            self.changed.notify_all()
+        return len(found)
+
+
+_hubs: weakref.WeakKeyDictionary[Database, EventHub] = weakref.WeakKeyDictionary()
+
+
 async def wait_for_events(db: Database, *, after: int | None, project: str | None,
                           timeout: float, allowed: Collection[str] | None = None,
                           kinds: Collection[str] | None = None) -> tuple[int, list[dict]]:
     """Events after ``after`` (or from now, if None), waiting up to ``timeout`` for the first."""
-
-    def read(cursor: int | None) -> tuple[int, list[dict]]:
-        with db.read() as conn:
-            if cursor is None:
-                return last_id(conn), []
-            return since(conn, after=cursor, project=project, allowed=allowed, kinds=kinds)
-
-    cursor, found = await run_in_threadpool(read, after)
-    deadline = time.monotonic() + timeout
-    while not found and time.monotonic() < deadline:
-        await asyncio.sleep(POLL_SECONDS)
-        cursor, found = await run_in_threadpool(read, cursor)
-    return cursor, found
+    hub = _hubs.get(db)
+    if hub is None:
+        hub = _hubs[db] = EventHub(db)
+    return await hub.wait(after=after, project=project, timeout=timeout, allowed=allowed,
+                          kinds=kinds)

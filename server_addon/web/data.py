@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from server_addon import auth, catalog, settings_store
-from server_addon.db.tables import addon_settings, api_keys, representations
+from server_addon.db.tables import addon_settings, api_keys
 from server_addon.sitesync import pauses, state
 from server_addon.sitesync.config import ADDON_NAME, project_settings
 from server_addon.sitesync.listing import side_summary
@@ -69,8 +69,7 @@ def default_sites(settings: SiteSyncSettings, users: list[str]) -> tuple[str, st
 
 
 def representation_names(conn: Connection, *, project_id: uuid.UUID) -> list[str]:
-    return sorted(conn.execute(select(representations.c.name).where(
-        representations.c.project_id == project_id).distinct()).scalars())
+    return catalog.representation_names(conn, project_id=project_id)
 
 
 # -- a representation ---------------------------------------------------------------------------

@@ -187,3 +187,39 @@ def test_progress_events_are_pruned_within_minutes(server, monkeypatch):
                                   ).all())
     assert kinds["progress"] <= 10  # only the fresh ones are left
     assert kinds["reset"] == 5  # other events stay their hour
+
+
+def test_many_waiters_share_one_reader_of_the_events(api, project, monkeypatch):
+    """Twenty open pages waiting on the stream cost one read per poll, not one each."""
+    from server_addon.sitesync import events
+
+    reads: list[float] = []
+    since = events.EventHub._since
+
+    def counted(self, *args):  # type: ignore[no-untyped-def]
+        reads.append(time.monotonic())
+        return since(self, *args)
+
+    monkeypatch.setattr(events.EventHub, "_since", counted)
+    rep = publish(api, project).ids
+    start = cursor(api)
+    got: list[list[str]] = []
+
+    def wait() -> None:
+        found = ok(api.get("{api}/events", params={"after": start, "timeout": 10,
+                                                   "kinds": "new_work"}))["events"]
+        got.append([e["kind"] for e in found])
+
+    waiters = [threading.Thread(target=wait) for _ in range(20)]
+    for thread in waiters:
+        thread.start()
+    time.sleep(1.5)  # all twenty wait
+    reads.clear()
+    time.sleep(1.0)
+    idle_reads = len(reads)
+    stamp(api, project, rep, "ws1", QUEUED)
+    for thread in waiters:
+        thread.join(15)
+    assert got == [["new_work"]] * 20  # every waiter got the event
+    # One reader polls every POLL_SECONDS (0.2 s): about 5 reads in that second, not 100.
+    assert idle_reads <= 2 / events.POLL_SECONDS, idle_reads

@@ -7,9 +7,10 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
+from server_addon import catalog
 from server_addon.api.deps import DbDep, ProjectDep
 from server_addon.api.schemas import NO_NUL
-from server_addon.db.tables import addon_settings, representations
+from server_addon.db.tables import addon_settings
 from server_addon.errors import ApiError
 from server_addon.sitesync import events, listing, state
 from server_addon.sitesync.config import ADDON_NAME, retry_count
@@ -150,8 +151,7 @@ def get_params(project: ProjectDep, db: DbDep) -> dict:
     with db.read() as conn:
         sites = conn.execute(select(site_states.c.site).where(
             site_states.c.project_id == project.id).distinct()).scalars().all()
-        names = conn.execute(select(representations.c.name).where(
-            representations.c.project_id == project.id).distinct()).scalars().all()
+        names = catalog.representation_names(conn, project_id=project.id)
     return {"sites": sorted(sites), "representation_names": sorted(names),
             "statuses": {s.name: int(s) for s in SiteSyncStatus},
             "sort_by": list(listing.SortKey.__args__), "page_length_max": MAX_PAGE_LENGTH}
