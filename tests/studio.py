@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,22 @@ class Studio:
         assert admin.is_representation_on_site(PROJECT, rep["id"], site["name"])
         assert thread.moved == len(rep["files"]) and thread.failed == 0
         return rep
+
+
+class Throttle:
+    """An observer that slows every chunk down, so a test can act while a file moves."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.chunks = 0
+
+    def started(self, item: dict) -> None: ...
+
+    def advanced(self, item: dict, written: int) -> None:
+        self.chunks += 1
+        time.sleep(self.seconds)
+
+    def finished(self, item: dict, outcome: str) -> None: ...
 
 
 @pytest.fixture

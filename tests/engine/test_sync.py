@@ -15,7 +15,7 @@ from sitesync_addon.client.work import Work
 from sitesync_addon.errors import ServerError
 from sitesync_addon.status import SiteSyncStatus
 from tests.conftest import both_databases
-from tests.studio import LOCAL_ID, PROJECT
+from tests.studio import LOCAL_ID, PROJECT, Throttle
 
 
 def wait_for(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
@@ -141,22 +141,6 @@ def test_leftover_temporary_files_are_removed_at_start(studio, thread, tmp_path)
     thread.journal.add(LOCAL_ID, "work/proj/.x.sitesync-part")
     assert thread.run_until_idle()
     assert not leftover.exists()
-
-
-class Throttle:
-    """Slows every chunk down so a test can act while a transfer is in flight."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.chunks = 0
-
-    def started(self, item: dict) -> None: ...
-
-    def advanced(self, item: dict, written: int) -> None:
-        self.chunks += 1
-        time.sleep(self.seconds)
-
-    def finished(self, item: dict, outcome: str) -> None: ...
 
 
 def test_progress_is_stored_while_a_file_moves(studio, tmp_path):

@@ -1,29 +1,12 @@
 """Live rows: progress pushed by server-sent events while a real sync service moves a file."""
 from __future__ import annotations
 
-import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.studio import LOCAL_ID, PROJECT
+from tests.studio import LOCAL_ID, PROJECT, Throttle
 from tests.web.conftest import sign_in
-
-
-class Throttle:
-    """Slows every chunk a service moves, so a large file stays in flight for a while."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.chunks = 0
-
-    def started(self, item: dict) -> None: ...
-
-    def advanced(self, item: dict, written: int) -> None:
-        self.chunks += 1
-        time.sleep(self.seconds)
-
-    def finished(self, item: dict, outcome: str) -> None: ...
 
 
 # Samples the row's local progress bar every 100 ms: (milliseconds since start, value).
