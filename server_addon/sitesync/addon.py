@@ -12,7 +12,8 @@ from sqlalchemy import Connection, select
 from server_addon.addon import ServerAddon
 from server_addon.settings_store import merge
 from server_addon.sitesync import tables
-from server_addon.sitesync.api import events, failures, pause, services, state, summary, work
+from server_addon.sitesync.api import (commands, events, failures, pause, services, state,
+                                       summary, work)
 from server_addon.sitesync.config import ADDON_NAME
 from server_addon.sitesync.settings import LocalSetting, SiteSyncSettings
 from server_addon.sitesync.state import refresh_aggregates
@@ -29,8 +30,8 @@ class SiteSyncServerAddon(ServerAddon):
 
     def routers(self) -> list[APIRouter]:
         # Fixed paths first, so "/events" never reads as a project called "events".
-        return [events.router, services.router, pause.router, summary.router, state.router,
-                work.router, failures.router]
+        return [events.router, services.router, commands.router, pause.router, summary.router,
+                state.router, work.router, failures.router]
 
     def resolve_settings(self, studio: dict, project: dict | None, site: dict | None) -> dict:
         resolved = SiteSyncSettings.model_validate(merge(studio, project or {}))

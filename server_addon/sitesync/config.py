@@ -7,6 +7,7 @@ from server_addon import settings_store
 from server_addon.sitesync.settings import SiteSyncSettings
 
 ADDON_NAME = "sitesync"
+STUDIO_SITE = "studio"  # the studio's storage: it holds the published files
 
 
 def project_settings(conn: Connection, project: str) -> SiteSyncSettings:

@@ -1,8 +1,9 @@
 """Events that wake sync services and feed the dashboard.
 
-Wake-ups: new work, reset, priority changed, paused, unpaused, reset_timer, settings. Live
-data: ``progress`` (bytes of files moving, per report call) and ``state`` (a representation's
-aggregated status on a site changed). Events are rows in the database, so every server
+Wake-ups: new work, reset, priority changed, paused, unpaused, reset_timer, settings, and
+``command`` (a site command asked for or changed). Live data: ``progress`` (bytes of files
+moving, per report call) and ``state`` (a representation's aggregated status on a site
+changed). Events are rows in the database, so every server
 process sharing it sees them; one ``EventHub`` per process reads new rows a few times a
 second and wakes every waiter.
 """
@@ -23,7 +24,7 @@ from server_addon.db.engine import Database
 from server_addon.sitesync.tables import events
 
 EventKind = Literal["new_work", "reset", "priority", "paused", "unpaused", "reset_timer",
-                    "settings", "progress", "state"]
+                    "settings", "progress", "state", "command"]
 KINDS: tuple[str, ...] = get_args(EventKind)
 POLL_SECONDS = 0.2
 KEEP_SECONDS = 3600.0

@@ -259,3 +259,41 @@ class ServiceInfo(ApiModel):
     started_at: float
     last_seen: float
     stale: bool = Field(description="No heartbeat for 30 seconds.")
+
+
+class CommandIn(ApiRequest):
+    action: Literal["validate", "clear", "remove"] = Field(description=(
+        "validate: record the files present on the site as OK; clear: delete the site's "
+        "copies of every file of the project and remove the site from every representation; "
+        "remove: the same for representationIds only."))
+    reset_missing: bool = Field(False, description="validate: queue again files recorded OK "
+                                                   "but missing on the site.")
+    representation_ids: list[UUID] = Field(default_factory=list, max_length=1000)
+
+
+class CommandClaim(ApiRequest):
+    service_id: WorkerId
+
+
+class CommandFinish(ApiRequest):
+    service_id: WorkerId
+    ok: bool
+    result: dict[Annotated[str, StringConstraints(max_length=64)],
+                 Annotated[int, Field(ge=0)]] = Field(default_factory=dict, max_length=20)
+    message: ErrorText | None = None
+
+
+class CommandInfo(ApiModel):
+    id: UUID
+    project: str
+    site: str
+    action: str
+    reset_missing: bool
+    representation_ids: list[str]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    requested_at: float
+    service_id: str | None
+    started_at: float | None
+    finished_at: float | None
+    result: dict[str, int] | None
+    message: str | None

@@ -108,3 +108,26 @@ services = Table(
     Column("last_seen", Float, nullable=False),
     Column("key_id", Uuid, nullable=False),  # the API key that sent the heartbeats
 )
+
+# Work on a site's files that only a sync service of that site can do (the server cannot
+# reach them): validate, clear, remove files. Asked for from the dashboard or the API.
+site_commands = Table(
+    "sitesync_site_commands", metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("project_id", Uuid, ForeignKey(host.projects.c.id, ondelete="CASCADE"),
+           nullable=False),
+    Column("site", String(255), nullable=False),
+    Column("action", String(16), nullable=False),  # validate | clear | remove
+    Column("reset_missing", Boolean, nullable=False, server_default=text("false")),
+    Column("representation_ids", JSON, nullable=False),  # remove: whose files go
+    Column("status", String(16), nullable=False),  # queued | running | done | failed | cancelled
+    Column("requested_by", Uuid, nullable=False),  # the API key that asked
+    Column("requested_at", Float, nullable=False),
+    Column("service_id", String(255), nullable=True),  # the service that took it
+    Column("started_at", Float, nullable=True),
+    Column("finished_at", Float, nullable=True),
+    Column("result", JSON, nullable=True),
+    Column("message", Text, nullable=True),
+    Index("ix_sitesync_site_commands_site_status", "site", "status"),
+    Index("ix_sitesync_site_commands_project", "project_id", "requested_at"),
+)

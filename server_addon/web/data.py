@@ -13,11 +13,9 @@ from sqlalchemy import Connection, select
 from server_addon import auth, catalog, settings_store
 from server_addon.db.tables import addon_settings, api_keys
 from server_addon.sitesync import pauses, state
-from server_addon.sitesync.config import ADDON_NAME, project_settings
+from server_addon.sitesync.config import ADDON_NAME, STUDIO_SITE, project_settings
 from server_addon.sitesync.listing import side_summary
 from server_addon.sitesync.settings import SiteSyncSettings
-
-STUDIO_SITE = "studio"
 
 
 def visible_projects(conn: Connection, principal: auth.Principal) -> list[dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from sitesync_addon.client.catalog import Catalog
+from sitesync_addon.client.commands import Commands
 from sitesync_addon.client.events import Events
 from sitesync_addon.client.http import API_KEY_ENV, SERVER_URL_ENV, Http
 from sitesync_addon.client.keys import Keys
@@ -34,6 +35,7 @@ class ServerClient:
         self.work = Work(self.http, ADDON_PREFIX)
         self.events = Events(self.http, ADDON_PREFIX)
         self.services = Services(self.http, ADDON_PREFIX)
+        self.commands = Commands(self.http, ADDON_PREFIX)
 
     @property
     def url(self) -> str:

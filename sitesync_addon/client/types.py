@@ -201,3 +201,21 @@ class ServiceInfo(TypedDict):
     startedAt: float
     lastSeen: float
     stale: bool
+
+
+class SiteCommand(TypedDict):
+    """Work on a site's files that the site's sync service carries out."""
+
+    id: str
+    project: str
+    site: str
+    action: Literal["validate", "clear", "remove"]
+    resetMissing: bool
+    representationIds: list[str]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    requestedAt: float
+    serviceId: str | None
+    startedAt: float | None
+    finishedAt: float | None
+    result: dict[str, int] | None
+    message: str | None

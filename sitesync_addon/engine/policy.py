@@ -36,6 +36,14 @@ def decide(error: BaseException) -> Action:
     return Action.RETRY
 
 
+MESSAGE_LIMIT = 4000  # characters of an error message the server keeps
+
+
+def fit_message(message: str) -> str:
+    """An error message cut to what the server keeps (a longer one would be refused)."""
+    return message if len(message) <= MESSAGE_LIMIT else message[:MESSAGE_LIMIT - 1] + "…"
+
+
 def jittered(base: float, attempt: int, cap: float) -> float:
     """Exponential backoff with full jitter."""
     return random.uniform(0, min(cap, base * 2 ** attempt))

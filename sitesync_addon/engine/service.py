@@ -22,9 +22,10 @@ from typing import Protocol
 
 from sitesync_addon.client import ServerClient
 from sitesync_addon.client.types import Report, ReportResult, WorkItem
+from sitesync_addon.engine.commands import CommandRunner
 from sitesync_addon.engine.config import EngineConfig
 from sitesync_addon.engine.heartbeat import HeartbeatSender
-from sitesync_addon.engine.policy import Action, SiteHealth, decide, jittered
+from sitesync_addon.engine.policy import Action, SiteHealth, decide, fit_message, jittered
 from sitesync_addon.engine.reporter import Key, Reporter, key_of
 from sitesync_addon.engine.temp_files import TempJournal
 from sitesync_addon.engine.transfer import TransferRequest, transfer
@@ -37,9 +38,9 @@ from sitesync_addon.status import SiteSyncStatus
 log = logging.getLogger(__name__)
 EVENT_WAIT = 10.0
 STOP_SECONDS = 30.0  # how long stopping waits for transfers to end at their next chunk
-MESSAGE_LIMIT = 4000  # characters of an error message the server keeps
 # The events that wake the service; progress and state events are for dashboards.
-WAKE_KINDS = ("new_work", "reset", "priority", "paused", "unpaused", "reset_timer", "settings")
+WAKE_KINDS = ("new_work", "reset", "priority", "paused", "unpaused", "reset_timer", "settings",
+              "command")
 SERVER_RETRY_CAP = 30.0
 
 
@@ -82,8 +83,11 @@ class SyncService(threading.Thread):
         self.health = SiteHealth(cap=config.site_backoff_cap)
         self.counters = Counters()
         self.observer: TransferObserver | None = None
+        self._stop_event = threading.Event()
         self._serving: list[str] = []  # enabled projects, as the last pass found them
         self.reporter = self._new_reporter()
+        self.commands = CommandRunner(client, sites, config.service_id, self.served_sites,
+                                      self._stop_event, on_done=self.wake)
         self._queue: queue.Queue[tuple[str, WorkItem] | None] = queue.Queue()
         self._workers: list[threading.Thread] = []
         self._lock = threading.Lock()
@@ -91,7 +95,6 @@ class SyncService(threading.Thread):
         self._held_in: dict[str, str] = {}  # held site -> a project to probe it in
         self._slots: dict[str, threading.Semaphore] = {}
         self._retry_at: list[float] = []  # monotonic times failed files may go again
-        self._stop_event = threading.Event()
         self._wake = threading.Event()
         self._room = threading.Event()
         self._cleaned = False
@@ -125,6 +128,7 @@ class SyncService(threading.Thread):
 
     def run(self) -> None:
         threading.Thread(target=self._listen, name="sitesync-events", daemon=True).start()
+        self.commands.start()
         with self._running():
             outage = 0
             while not self._stop_event.is_set():
@@ -221,6 +225,16 @@ class SyncService(threading.Thread):
         if self.site in (active, remote):
             return [(active, remote)] if active != remote else []
         return [(self.site, DEFAULT_SITE)] if self.site != DEFAULT_SITE else []
+
+    def served_sites(self) -> list[str]:
+        """The sites whose commands this service carries out: its own, and the remote sites
+        it moves its own files to (not the studio's, which a studio service serves)."""
+        served = {self.site}
+        for project in list(self._serving):
+            for local, remote in self.site_pairs(project):
+                if local == self.site and remote != DEFAULT_SITE:
+                    served.add(remote)
+        return sorted(served)
 
     def _pass(self) -> int:
         """Clean up once, probe held sites, claim while there is room; files claimed."""
@@ -359,7 +373,7 @@ class SyncService(threading.Thread):
         held = self.health.held()
         for site in (item["sourceSite"], item["targetSite"]):
             if site in held:
-                return {"error": _fit(f"waiting for site '{site}': {held[site]}")}
+                return {"error": fit_message(f"waiting for site '{site}': {held[site]}")}
             if not self.health.usable(site):
                 return {}
         return None
@@ -400,7 +414,7 @@ class SyncService(threading.Thread):
 
     def _failed(self, project: str, item: WorkItem, error: Exception) -> str:
         action = decide(error)
-        message = _fit(f"{type(error).__name__}: {error}")
+        message = fit_message(f"{type(error).__name__}: {error}")
         if action is Action.RELEASE or isinstance(error, ServerError):
             # Cancelled, or the server went away mid-file (settings): no site is to blame.
             self.reporter.outcome(project, item, "release")
@@ -423,7 +437,7 @@ class SyncService(threading.Thread):
                 self._held_in[site] = project  # before the hold: a probe needs the project
                 self.health.hold(site, str(error))
             self.reporter.outcome(project, item, "release",
-                                  error=_fit(f"waiting for site '{culprits[0]}': {error}"))
+                                  error=fit_message(f"waiting for site '{culprits[0]}': {error}"))
         else:
             for site in culprits:
                 delay = self.health.back_off(site, getattr(error, "retry_after", None))
@@ -542,10 +556,8 @@ class SyncService(threading.Thread):
                 self.sites.invalidate()
             if "paused" in kinds:
                 self.check_pauses()
+            if "command" in kinds:
+                self.commands.look_now()
             if kinds:
                 self._wake.set()
 
-
-def _fit(message: str) -> str:
-    """An error message cut to what the server keeps (a longer one would be refused)."""
-    return message if len(message) <= MESSAGE_LIMIT else message[:MESSAGE_LIMIT - 1] + "…"
