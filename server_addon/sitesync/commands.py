@@ -15,7 +15,9 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, update
 
+from server_addon.auth import Principal, Role
 from server_addon.db.tables import projects
+from server_addon.sitesync.config import STUDIO_SITE
 from server_addon.sitesync.services import STALE_SECONDS
 from server_addon.sitesync.tables import services, site_commands
 
@@ -107,12 +109,26 @@ def cancel(conn: Connection, *, command_id: uuid.UUID) -> bool:
         .returning(site_commands.c.id)).first() is not None
 
 
-def serves_site(conn: Connection, *, key_id: uuid.UUID, site: str) -> bool:
-    """True when a sync service running with this key serves ``site`` now."""
+def served_sites(conn: Connection, *, key_id: uuid.UUID) -> set[str]:
+    """The sites that sync services running with this key serve now."""
     recent = time.time() - ORPHANED_AFTER
-    return conn.execute(select(exists().where(
-        services.c.key_id == key_id, services.c.site == site,
-        services.c.last_seen >= recent))).scalar_one()
+    return set(conn.execute(select(services.c.site).where(
+        services.c.key_id == key_id, services.c.last_seen >= recent)).scalars())
+
+
+def live_sites(conn: Connection) -> set[str]:
+    """The sites some sync service serves now."""
+    return set(conn.execute(select(services.c.site).where(
+        services.c.last_seen >= time.time() - ORPHANED_AFTER)).scalars())
+
+
+def may_delete_on(conn: Connection, *, principal: Principal, site: str) -> bool:
+    """Admin and service keys may have files deleted on any site (but the studio's); an
+    artist key on a site whose sync service runs with that key: its own machine."""
+    if site == STUDIO_SITE:
+        return False
+    return (principal.role is not Role.ARTIST
+            or site in served_sites(conn, key_id=principal.key_id))
 
 
 def _claimable(now: float) -> Any:

@@ -8,11 +8,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from fastapi.encoders import jsonable_encoder
 from sqlalchemy import Connection, select
 
 from server_addon import auth, catalog, settings_store
 from server_addon.db.tables import addon_settings, api_keys
-from server_addon.sitesync import pauses, state
+from server_addon.sitesync import commands, pauses, state
 from server_addon.sitesync.config import ADDON_NAME, STUDIO_SITE, project_settings
 from server_addon.sitesync.listing import side_summary
 from server_addon.sitesync.settings import SiteSyncSettings
@@ -64,6 +65,20 @@ def default_sites(settings: SiteSyncSettings, users: list[str]) -> tuple[str, st
     if local == remote and users:
         local = users[0]
     return local, remote
+
+
+TASKS_SHOWN = 10
+
+
+def site_tasks(conn: Connection, *, principal: auth.Principal, project_id: uuid.UUID,
+               sites: list[str]) -> dict:
+    """What the page's site tasks need: recent commands, the sites whose files this key may
+    have deleted, and the sites a sync service serves now."""
+    recent = commands.list_for_project(conn, project_id=project_id, limit=TASKS_SHOWN)
+    return {"commands": jsonable_encoder(recent),
+            "deletable": [site for site in sites
+                          if commands.may_delete_on(conn, principal=principal, site=site)],
+            "liveSites": sorted(commands.live_sites(conn))}
 
 
 def representation_names(conn: Connection, *, project_id: uuid.UUID) -> list[str]:

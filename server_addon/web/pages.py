@@ -45,10 +45,12 @@ def queue_page(request: Request, name: str, session: PageDep, db: DbDep) -> Resp
         names = data.representation_names(conn, project_id=project["id"])
         project_paused = pauses.is_project_paused(conn, project_id=project["id"])
         server_paused = pauses.is_server_paused(conn)
-    sites = data.site_choices(settings, users)
-    for extra in (view.flt.local_site, view.flt.remote_site):
-        if extra not in sites:
-            sites.append(extra)
+        sites = data.site_choices(settings, users)
+        for extra in (view.flt.local_site, view.flt.remote_site):
+            if extra not in sites:
+                sites.append(extra)
+        tasks = data.site_tasks(conn, principal=session.principal, project_id=project["id"],
+                                sites=sites)
     pages = max(1, math.ceil(page["total"] / view.flt.page_length))
     result = {"project": name, "enabled": settings.enabled, "paused": project_paused,
               "serverPaused": server_paused, "localSite": view.flt.local_site,
@@ -58,15 +60,16 @@ def queue_page(request: Request, name: str, session: PageDep, db: DbDep) -> Resp
     return render(request, "queue.html", title=f"{name}: sync queue", data=result,
                   principal=session.principal, csrf=session.csrf, view=view,
                   pages=pages, page_lengths=PAGE_LENGTHS_CHOICES,
-                  may_pause=_is_service(session), live=live_rows(result))
+                  may_pause=_is_service(session), live=live_rows(result, tasks), tasks=tasks)
 
 
-def live_rows(result: dict) -> dict:
+def live_rows(result: dict, tasks: dict) -> dict:
     """What the page's script needs to move rows along with progress events."""
     from fastapi.encoders import jsonable_encoder
 
     return jsonable_encoder({
         "project": result["project"], "localSite": result["localSite"],
+        "deletable": tasks["deletable"], "liveSites": tasks["liveSites"],
         "remoteSite": result["remoteSite"],
         "rows": {str(item["representationId"]): row_progress(item)
                  for item in result["state"]["representations"]}})

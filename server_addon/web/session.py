@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from server_addon import auth
 from server_addon.api.deps import DbDep, session_principal
 from server_addon.errors import forbidden
+from server_addon.sitesync import events
 
 
 class SignInRequired(Exception):
@@ -22,6 +23,10 @@ class PageSession:
 
 
 def page_session(request: Request, db: DbDep) -> PageSession:
+    """Who asks; also notes the newest event id before the page reads its data, so the
+    page's live updates start from there and miss nothing that happens meanwhile."""
+    with db.read() as conn:
+        request.state.events_after = events.last_id(conn)
     header = request.headers.get("authorization", "")
     key = header[7:].strip() if header.lower().startswith("bearer ") else \
         request.headers.get("x-api-key")

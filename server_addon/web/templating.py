@@ -84,7 +84,8 @@ def render(request: Request, template: str, *, title: str, data: Any,
     html = environment.get_template(template).render(
         request=request, title=title, data=encoded, principal=principal, csrf=csrf,
         nav=nav_items(principal), path=request.url.path,
-        api_prefix=addon.prefix() if addon else "", **context)
+        api_prefix=addon.prefix() if addon else "",
+        events_after=getattr(request.state, "events_after", ""), **context)
     return HTMLResponse(html, status_code=status_code,
                         headers={"Cache-Control": "no-store",
                                  "Content-Security-Policy": CSP,

@@ -135,6 +135,24 @@ def test_kinds_filter_the_poll_and_the_stream(api, server, project):
     assert [line for line in lines if line.startswith("event:")] == ["event: state"]
 
 
+def test_a_reconnecting_stream_goes_on_after_its_last_event_id(api, server, project):
+    rep = publish(api, project).ids
+    start = cursor(api)
+    stamp(api, project, rep, "ws1", QUEUED)
+    stamp(api, project, rep, "ws2", QUEUED)
+    first, second = [e["id"] for e in events_after(api, start, kinds="state")]
+    # the browser sends the id of the last event it had; it wins over the page's ``after``
+    with requests.get(f"{server.url}{API}/events/stream",
+                      params={"kinds": "state", "after": start}, stream=True, timeout=10,
+                      headers={**api.session.headers, "Last-Event-ID": str(first)}) as response:
+        ids = []
+        for line in response.iter_lines(decode_unicode=True):
+            if line.startswith("id:"):
+                ids.append(int(line[3:]))
+                break
+    assert ids == [second]
+
+
 @pytest.mark.parametrize("kinds", ["bogus", "", "state,", "progress,nope", "STATE"])
 def test_unknown_kinds_get_a_clear_4xx(api, server, kinds):
     for path in ("{api}/events", "{api}/events/stream"):

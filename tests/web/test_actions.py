@@ -134,6 +134,7 @@ def test_detail_page_actions(page, api, server, studio, reps, screenshot):
         expect(cells).to_contain_text(file["path"])
         expect(cells).to_contain_text(file["hash"])
     screenshot("representation")
+    page.evaluate("window.__same_page = true")
 
     local = sites.locator(f'tr[data-site="{LOCAL_ID}"]')
     local.get_by_role("button", name="Pause", exact=True).click()
@@ -161,6 +162,7 @@ def test_detail_page_actions(page, api, server, studio, reps, screenshot):
     page.get_by_role("button", name="Add", exact=True).click()
     expect(sites.locator(f'tr[data-site="{LOCAL_ID}"]')).to_contain_text("queued")
     assert sites_of(api, [rep["id"]], LOCAL_ID)[rep["id"]]["status"] == QUEUED
+    assert page.evaluate("window.__same_page") is True
 
 
 def test_failures_are_grouped_and_a_group_retried(page, api, server, studio, reps, screenshot):

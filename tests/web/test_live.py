@@ -58,3 +58,24 @@ def test_progress_advances_live_while_a_service_moves_a_large_file(page, api, se
     assert max(gaps) < 2000, gaps
     assert page.evaluate("window.__same_page") is True
     assert studio.artist.is_representation_on_site(PROJECT, rep["id"], LOCAL_ID)
+
+
+def test_a_change_between_the_page_and_its_stream_is_not_missed(page, studio):
+    """The page's data is read, then its event stream opens: a change in between still
+    reaches the row, because the stream starts from the event id the page was made at."""
+    rep = studio.publish("sh010", [1000])
+    changed = []
+
+    def change_first(route):  # type: ignore[no-untyped-def]
+        if not changed:
+            studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+            changed.append(True)
+        route.continue_()
+
+    sign_in(page)
+    page.route("**/events/stream?*", change_first)
+    page.goto(f"/projects/{PROJECT}")
+    row = page.locator(f'#queue tr[data-rep="{rep["id"]}"]')
+    expect(page.locator("#live")).to_have_text("live")
+    assert changed
+    expect(row.locator('td[data-side="local"]')).to_contain_text("queued")

@@ -20,13 +20,6 @@ from server_addon.sitesync.schemas import (CommandClaim, CommandFinish, CommandI
 router = APIRouter(tags=["sitesync commands"])
 
 
-def _may_delete_on(conn: Connection, principal: auth.Principal, site: str) -> bool:
-    """Admin and service keys may delete files on any site; an artist key on a site whose
-    sync service runs with that key (its own machine)."""
-    return (principal.role is not auth.Role.ARTIST
-            or commands.serves_site(conn, key_id=principal.key_id, site=site))
-
-
 def _publish(conn: Connection, command: dict) -> None:
     events.publish(conn, kind="command", project=command["project"], payload={
         "id": str(command["id"]), "site": command["site"], "action": command["action"],
@@ -99,7 +92,7 @@ def request_command(project: ProjectDep, site_name: SiteName, body: CommandIn,
     if body.action != "remove" and body.representation_ids:
         raise bad_request(f"representationIds are for 'remove' only, not '{body.action}'.")
     with db.write() as conn:
-        if deletes and not _may_delete_on(conn, principal, site_name):
+        if deletes and not commands.may_delete_on(conn, principal=principal, site=site_name):
             raise forbidden(f"This key may not delete files on site '{site_name}': only admin "
                             "and service keys, or the key the site's own sync service runs "
                             "with, may.")

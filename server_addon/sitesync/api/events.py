@@ -53,8 +53,12 @@ async def poll_events(principal: PrincipalDep, db: DbDep, after: After = None,
 async def stream_events(request: Request, principal: PrincipalDep, db: DbDep,
                         after: After = None, project: ProjectName = None,
                         kinds: Kinds = None) -> StreamingResponse:
-    """The same events as server-sent events (``id`` is the event id)."""
+    """The same events as server-sent events (``id`` is the event id). A reconnecting
+    browser's ``Last-Event-ID`` goes on from the last event it had."""
     wanted = _check(principal, project, kinds)
+    resumed = request.headers.get("last-event-id", "")
+    if resumed.isdigit() and int(resumed) < 2**62:
+        after = int(resumed)
 
     async def produce() -> AsyncIterator[str]:
         cursor = after

@@ -32,14 +32,24 @@ const SiteSync = (() => {
   }
 
   // A call to the REST API with this session; the CSRF token goes with every change.
-  async function api(method, path, body) {
+  function api(method, path, body) {
+    return request(method, path.startsWith("/api/") ? path : apiPrefix + path, body);
+  }
+
+  // The JSON twin of a dashboard page (``?format=json``): the data the page renders, fresh.
+  function twin(path) {
+    const url = new URL(path || window.location.pathname, window.location.href);
+    url.searchParams.set("format", "json");
+    return request("GET", url.pathname + url.search, undefined, "no-store");
+  }
+
+  async function request(method, url, body, cache) {
     const headers = { Accept: "application/json" };
     if (method !== "GET") headers["X-CSRF-Token"] = meta("csrf-token");
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    const url = path.startsWith("/api/") ? path : apiPrefix + path;
     let response;
     try {
-      response = await fetch(url, { method, headers, credentials: "same-origin",
+      response = await fetch(url, { method, headers, credentials: "same-origin", cache,
                                     body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (err) {
       throw new ApiError(0, "The server does not answer; check that it runs and try again.");
@@ -137,10 +147,13 @@ const SiteSync = (() => {
     }
   }
 
-  // Server-sent events of one project (with this session's cookie); reconnects by itself.
+  // Server-sent events of one project (with this session's cookie); reconnects by itself,
+  // going on after the last event it had. They start from the newest event when the page
+  // was made, so changes between the page's data and the stream's start are not missed.
   function events(project, kinds, onEvent, indicator) {
     if (typeof EventSource === "undefined") return null;
     const query = new URLSearchParams();
+    if (meta("events-after")) query.set("after", meta("events-after"));
     if (project) query.set("project", project);
     if (kinds) query.set("kinds", kinds.join(","));
     const source = new EventSource(`${apiPrefix}/events/stream?${query}`,
@@ -197,7 +210,8 @@ const SiteSync = (() => {
     return tag ? JSON.parse(tag.textContent) : null;
   }
 
-  return { api, ApiError, el, toast, confirm: confirmAction, filesize, rate, percent, when,
-           statusCell, events, each, report, pageData, STATUS, STATUS_NAMES, apiPrefix };
+  return { api, twin, ApiError, el, toast, confirm: confirmAction, filesize, rate, percent, when,
+           statusCell, events, each, report, pageData, STATUS, STATUS_NAMES, STATUS_CLASSES,
+           apiPrefix };
 })();
 window.SiteSync = SiteSync;

@@ -105,9 +105,11 @@
   const allIds = () => Object.keys(rows);
 
   // -- live ---------------------------------------------------------------------------------
-  S.events(project, ["progress", "state", "reset", "priority", "paused", "unpaused"],
+  S.events(project, ["progress", "state", "reset", "priority", "paused", "unpaused", "command"],
            (kind, payload) => {
-    if (kind === "progress") {
+    if (kind === "command") {  // for the site tasks
+      document.dispatchEvent(new CustomEvent("sitesync:command", { detail: payload }));
+    } else if (kind === "progress") {
       for (const item of payload.items || []) {
         if (!rows[item.representationId]) continue;
         for (const side of sidesOf(item.site)) {
@@ -162,6 +164,8 @@
     .map((side) => (side === "local" ? localSite : remoteSite))
     .filter((site, index, all) => all.indexOf(site) === index);
   const siteChoice = () => document.getElementById("action-site").value;
+  const removeFiles = document.getElementById("remove-files");
+  const withFiles = () => Boolean(removeFiles && removeFiles.checked);
   const notOnSite = (what) => Object.assign(new Error(what), { skipped: true });
 
   async function onEachSide(ids, call) {
@@ -193,13 +197,20 @@
       } },
     "remove-site": { done: "Removed from the site",
       confirm: (ids) => `Remove ${ids.length} representation(s) from site ${siteChoice()}? ` +
-        "The server forgets that site's state of them. Files already on that site are not " +
-        "deleted: a machine removes its own copies with `sitesync remove-site " +
-        "--remove-local-files`.",
+        (withFiles()
+          ? "The sync service of that site deletes their files there, then the site is removed."
+          : "The server forgets that site's state of them; files already there are kept."),
       okLabel: "Remove",
-      run: (ids) => {
+      run: async (ids) => {
         const site = siteChoice();
-        return S.each(ids, (id) => S.api("DELETE", `${P}/state/${id}/${enc(site)}`));
+        if (!withFiles()) return S.each(ids, (id) => S.api("DELETE", `${P}/state/${id}/${enc(site)}`));
+        await S.api("POST", `${P}/sites/${enc(site)}/commands`,
+                    { action: "remove", representationIds: ids });
+        document.getElementById("site-tasks").open = true;
+        document.dispatchEvent(new CustomEvent("sitesync:command", { detail: {} }));
+        S.toast(`Asked the sync service of ${site} to delete the files of ${ids.length} ` +
+                "representation(s); see Site tasks.");
+        return [];
       } },
     priority: { done: "Priority set",
       run: (ids) => {
