@@ -81,7 +81,12 @@ def run_service(api: SiteSyncApi, active_site: str, *, once: bool = False,
                 thread.start()
                 while thread.is_alive():
                     thread.join(0.5)
-                ok = True
+                # Ended without being asked to (a bug): exit non-zero, so a supervisor
+                # restarts it.
+                ok = thread.stop_requested
+                if not ok and console is not None:
+                    console.print("the sync service stopped unexpectedly; see the log above",
+                                  markup=False, highlight=False)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

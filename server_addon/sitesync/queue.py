@@ -36,6 +36,12 @@ class Report:
     retry_after: float = 0.0
 
 
+def lease_holder(key_id: uuid.UUID, worker_id: str) -> str:
+    """Who holds a lease: the worker and the API key it claimed with, so another key can
+    neither report for nor release it by sending the same worker id."""
+    return f"{key_id}/{worker_id}"
+
+
 def _candidates(conn: Connection, *, project_id: uuid.UUID, target: str, source: str,
                 limit: int, now: float) -> list:
     target_row = file_states
@@ -71,8 +77,8 @@ def _candidates(conn: Connection, *, project_id: uuid.UUID, target: str, source:
 
 
 def claim(conn: Connection, *, project_id: uuid.UUID, local_site: str, remote_site: str,
-          worker_id: str, limit: int, lease_seconds: float) -> list[dict]:
-    """Lease up to ``limit`` files to move between the two sites, most urgent first."""
+          holder: str, limit: int, lease_seconds: float) -> list[dict]:
+    """Lease up to ``limit`` files to ``holder`` (see ``lease_holder``), most urgent first."""
     if local_site == remote_site:
         return []
     if pauses.is_server_paused(conn) or pauses.is_project_paused(conn, project_id=project_id):
@@ -93,7 +99,7 @@ def claim(conn: Connection, *, project_id: uuid.UUID, local_site: str, remote_si
     conn.execute(update(file_states).where(
         file_states.c.representation_id == bindparam("rid"),
         file_states.c.site == bindparam("target"), file_states.c.file_id == bindparam("fid"))
-        .values(status=SiteSyncStatus.IN_PROGRESS, lease_owner=worker_id,
+        .values(status=SiteSyncStatus.IN_PROGRESS, lease_owner=holder,
                 lease_expires_at=expires, updated_at=now),
         [{"rid": row.representation_id, "target": target, "fid": row.file_id}
          for row, target, _, _ in found])
@@ -113,12 +119,12 @@ class Reported:
     moved: list[dict]
 
 
-def report(conn: Connection, *, project_id: uuid.UUID, worker_id: str,
+def report(conn: Connection, *, project_id: uuid.UUID, holder: str,
            reports: list[Report], retry_cnt: int, lease_seconds: float) -> Reported:
     """Record progress, success, failure or release of claimed files; one result per report.
 
-    Only the current lease holder may report: a worker whose lease expired and whose file
-    went to another worker gets ``accepted: false`` and must drop its copy.
+    Only the current lease holder (worker and key) may report: a worker whose lease expired
+    and whose file went to another worker gets ``accepted: false`` and must drop its copy.
     """
     now = time.time()
     keys = {(r.representation_id, r.site, r.file_id) for r in reports}
@@ -142,7 +148,7 @@ def report(conn: Connection, *, project_id: uuid.UUID, worker_id: str,
         if row is None:
             results.append({"accepted": False, "detail": "No such file state."})
             continue
-        if row.lease_owner != worker_id:
+        if row.lease_owner != holder:
             results.append({"accepted": False,
                             "detail": "The lease is not yours (it expired or was reset)."})
             continue
@@ -174,16 +180,16 @@ def _moved_item(row: Any, values: dict, now: float) -> dict:
             "bytesPerSecond": speed}
 
 
-def release_worker(conn: Connection, *, project_id: uuid.UUID, worker_id: str) -> int:
-    """Return every file a worker holds to the queue (it restarted after a crash)."""
+def release_worker(conn: Connection, *, project_id: uuid.UUID, holder: str) -> int:
+    """Return every file ``holder`` holds to the queue (its service died or stopped)."""
     held = [(row.representation_id, row.site) for row in conn.execute(
         select(file_states.c.representation_id, file_states.c.site).where(
-            file_states.c.project_id == project_id, file_states.c.lease_owner == worker_id))]
+            file_states.c.project_id == project_id, file_states.c.lease_owner == holder))]
     if not held:
         return 0
     now = time.time()
     conn.execute(update(file_states).where(
-        file_states.c.project_id == project_id, file_states.c.lease_owner == worker_id)
+        file_states.c.project_id == project_id, file_states.c.lease_owner == holder)
         .values(status=SiteSyncStatus.QUEUED, lease_owner=None, lease_expires_at=None,
                 updated_at=now))
     refresh_aggregates(conn, set(held), now)

@@ -13,7 +13,8 @@ from sitesync_addon.status import SiteSyncStatus
 
 SiteName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$", min_length=1,
                                             max_length=255)]
-WorkerId = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=NO_NUL)]
+# Stored with the key's id (37 characters) before it as the lease holder, in 255.
+WorkerId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
 ErrorText = Annotated[str, StringConstraints(max_length=4000, pattern=NO_NUL)]
 Priority = Annotated[int, Field(ge=1, le=1000)]
 MAX_PAGE_LENGTH = 1000

@@ -38,10 +38,16 @@ class EngineConfig:
         if not self.service_id:
             # One identity per process: two services of one site on one machine (or a
             # restart) never pass for each other on the server.
-            self.service_id = (f"{socket.gethostname()}:{self.site}:{os.getpid()}:"
+            self.service_id = (f"{socket.gethostname()[:64]}:{self.site[:100]}:{os.getpid()}:"
                                f"{secrets.token_hex(3)}")
 
     @property
     def worker_id(self) -> str:
-        # Stable per machine and site, so a restarted service takes back what it held.
+        """The id its leases are held under: its own, so no other service (one more of the
+        same site on this machine, or a restart overlapping it) can pass for it."""
+        return self.service_id
+
+    @property
+    def legacy_worker_id(self) -> str:
+        """The id every service of this site on this machine used before, for leftovers."""
         return f"{socket.gethostname()}:{self.site}"

@@ -27,6 +27,7 @@ from sitesync_addon.engine.config import EngineConfig
 from sitesync_addon.engine.heartbeat import HeartbeatSender
 from sitesync_addon.engine.policy import Action, SiteHealth, decide, fit_message, jittered
 from sitesync_addon.engine.reporter import Key, Reporter, key_of
+from sitesync_addon.engine.slots import ServiceSlot
 from sitesync_addon.engine.temp_files import TempJournal
 from sitesync_addon.engine.transfer import TransferRequest, transfer
 from sitesync_addon.errors import ResumableError, ServerError, SiteSyncError
@@ -79,7 +80,8 @@ class SyncService(threading.Thread):
         self.config = config
         self.site = config.site
         self.worker_id = config.worker_id
-        self.journal = TempJournal(config.state_dir / "in-flight" / self.site)
+        self.slot = ServiceSlot(config.state_dir / "in-flight" / self.site, self.worker_id)
+        self.journal = self.slot.journal
         self.health = SiteHealth(cap=config.site_backoff_cap)
         self.counters = Counters()
         self.observer: TransferObserver | None = None
@@ -160,9 +162,15 @@ class SyncService(threading.Thread):
         self._room.set()
         if self.is_alive():
             self.join(timeout)
+        if not self.is_alive():
+            self.slot.close()
 
     def wake(self) -> None:
         self._wake.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_event.is_set()
 
     @contextmanager
     def _running(self) -> Iterator[None]:
@@ -274,10 +282,23 @@ class SyncService(threading.Thread):
         return claimed
 
     def remove_leftovers(self) -> int:
-        """Delete temporary files that transfers killed earlier left behind, and give back
-        the leases an earlier run of this service held."""
+        """Delete the temporary files that services of this site killed earlier left behind,
+        and give back their leases; services still running are left alone."""
         projects = self.sites.enabled_projects()
+        removed = 0
+        for orphan in self.slot.orphans(legacy_worker_id=self.config.legacy_worker_id):
+            removed += self._clean(orphan.journal, projects)
+            if orphan.worker_id:
+                for project in projects:
+                    self.client.work.release(project, orphan.worker_id)
+            orphan.forget()
+        if removed:
+            log.info("removed %d temporary files left by an earlier run", removed)
+        return removed
 
+    def _clean(self, journal: TempJournal, projects: list[str]) -> int:
+        """Delete a journal's temporary files; those on a site that is down now move to this
+        service's journal, to be deleted at its next start."""
         kept: list[tuple[str, str]] = []
 
         def delete(site: str, path: str) -> None:
@@ -291,13 +312,9 @@ class SyncService(threading.Thread):
                             exc)
                 kept.append((site, path))
 
-        removed = self.journal.clean(delete) - len(kept)
+        removed = journal.clean(delete) - len(kept)
         for site, path in kept:
             self.journal.keep(self.journal.add(site, path))
-        if removed:
-            log.info("removed %d temporary files left by an earlier run", removed)
-        for project in projects:
-            self.client.work.release(project, self.worker_id)
         return removed
 
     # -- held sites ----------------------------------------------------------------------

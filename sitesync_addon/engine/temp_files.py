@@ -100,6 +100,12 @@ class TempJournal:
             self._kept.clear()
             return count
 
+    def close(self) -> None:
+        with self._lock:
+            if self._stream:
+                self._stream.close()
+                self._stream = None
+
     def _logs(self) -> list[Path]:
         return sorted(self.folder.glob("*.log"))
 

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -132,15 +135,72 @@ def test_server_pause_is_honoured(studio, thread):
     assert thread.run_until_idle() is True
 
 
-def test_leftover_temporary_files_are_removed_at_start(studio, thread, tmp_path):
-    rep = studio.publish("sh010", [1000])
+DEAD_SERVICE = """
+import sys, time
+from pathlib import Path
+from sitesync_addon.engine.slots import ServiceSlot
+slot = ServiceSlot(Path(sys.argv[1]), sys.argv[2])
+slot.journal.add(sys.argv[3], sys.argv[4])
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def killed_service(folder: Path, worker_id: str, site: str, temp: str) -> None:
+    """A service process that journals a temporary file, then dies by kill -9."""
+    process = subprocess.Popen([sys.executable, "-c", DEAD_SERVICE, str(folder), worker_id,
+                                site, temp], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    process.kill()
+    process.wait()
+
+
+def test_leftovers_of_a_killed_service_are_removed_at_start(studio, tmp_path):
+    rep = studio.publish("sh010", [1000, 2000])
     leftover = studio.local_root / "proj" / ".x.sitesync-part"
     leftover.parent.mkdir(parents=True)
     leftover.write_bytes(b"partial")
     studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
-    thread.journal.add(LOCAL_ID, "work/proj/.x.sitesync-part")
-    assert thread.run_until_idle()
-    assert not leftover.exists()
+    dead_id = "host:ws1:1:dead00"
+    held = studio.artist.client.work.claim(PROJECT, LOCAL_ID, "studio", dead_id, 1, 300)
+    assert len(held) == 1  # one file leased to the service that then dies
+    killed_service(tmp_path / "state" / "in-flight" / LOCAL_ID, dead_id, LOCAL_ID,
+                   "work/proj/.x.sitesync-part")
+    thread = studio.artist.create_service(state_dir=tmp_path / "state")
+    try:
+        assert thread.remove_leftovers() == 1
+        assert not leftover.exists()
+        assert thread.run_until_idle() and thread.moved == 2  # its lease was given back
+    finally:
+        thread.stop()
+    assert list((tmp_path / "state" / "in-flight" / LOCAL_ID).iterdir()) == []
+
+
+def test_two_services_of_one_site_leave_each_others_files_and_leases_alone(studio, tmp_path):
+    """A tray and a `syncservice` of one site on one machine, or a restart overlapping the
+    old process: the one starting must not clean up after the one still running."""
+    rep = studio.publish("sh010", [1000, 2000])
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+    first = studio.artist.create_service(state_dir=tmp_path / "state")
+    second = studio.artist.create_service(state_dir=tmp_path / "state")
+    try:
+        assert first.worker_id != second.worker_id
+        held = first.client.work.claim(PROJECT, LOCAL_ID, "studio", first.worker_id, 1, 300)
+        temp = studio.local_root / "proj" / ".y.sitesync-part"
+        temp.parent.mkdir(parents=True)
+        temp.write_bytes(b"being written")
+        first.journal.add(LOCAL_ID, "work/proj/.y.sitesync-part")
+        assert second.remove_leftovers() == 0
+        assert temp.exists()
+        # the first one's file is still leased to it: the second moves only the other one
+        assert second.run_once() is True and second.moved == 1
+        answer = first.client.work.report(PROJECT, first.worker_id, 300, [
+            {"representationId": held[0]["representationId"], "fileId": held[0]["fileId"],
+             "site": LOCAL_ID, "outcome": "release"}])
+        assert answer[0]["accepted"] is True
+    finally:
+        first.stop()
+        second.stop()
 
 
 def test_progress_is_stored_while_a_file_moves(studio, tmp_path):
@@ -330,7 +390,7 @@ def test_a_running_service_heartbeats_what_it_moves(studio, tmp_path):
         (listed,) = services.list(site=LOCAL_ID)
         host, site, pid, random_part = listed["serviceId"].split(":")
         assert (site, int(pid), len(random_part)) == (LOCAL_ID, os.getpid(), 6)
-        assert listed["serviceId"] == thread.config.service_id != thread.worker_id
+        assert listed["serviceId"] == thread.config.service_id == thread.worker_id
         assert listed["projects"] == [PROJECT] and listed["stale"] is False
         wait_for(lambda: services.list(site=LOCAL_ID)[0]["bytesPerSecond"] > 0, 10)
         wait_for(lambda: studio.artist.get_repre_sync_state(  # progress reached the server
@@ -362,3 +422,21 @@ def test_moving_files_report_progress_every_second(studio, tmp_path):
     finally:
         thread.stop()
     assert len({size for size in seen if size}) >= 2  # it advanced within the 3 s
+
+
+def test_every_retry_wakes_at_its_own_backoff_not_at_loop_delay(studio, thread):
+    """A file failing again and again is retried after each of its own short backoffs; the
+    loop's delay (60 s) never holds a retry back."""
+    rep = studio.publish("sh010", [1000])
+    studio.studio_path(rep["files"][0]).unlink()  # the source is gone: each try fails
+    thread.start()
+    time.sleep(0.3)  # idle now, until loop_delay or an event
+    studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
+
+    def failed() -> bool:
+        state = studio.artist.get_repre_sync_state(PROJECT, rep["id"], LOCAL_ID, "studio")
+        return state["localStatus"]["status"] == SiteSyncStatus.FAILED
+
+    wait_for(failed, 20)  # three tries within seconds, not three loop delays
+    state = studio.artist.get_repre_sync_state(PROJECT, rep["id"], LOCAL_ID, "studio")
+    assert state["localStatus"]["retries"] == 3

@@ -229,3 +229,24 @@ def test_progress_answers_tell_about_pauses(api, project):
     ok(api.put(f"{{api}}/{project}/state/{pub.ids[0]}/ws1/pause", json={"paused": False}))
     ok(api.put("{api}/pause", json={"paused": True}))
     assert report(api, project, items, "progress", progress=0.3)[0]["paused"] is True
+
+
+def test_only_the_lease_holder_may_report_or_release(api, project):
+    """Another key sending the same worker id neither reports for nor releases its files."""
+    pub = publish(api, project, count=1, files=2)
+    stamp(api, project, pub.ids, "studio", OK)
+    stamp(api, project, pub.ids, "ws1", QUEUED)
+    items = claim(api, project, worker="host:ws1:7:abcdef")
+    assert len(items) == 2
+    other_key = ok(api.post("/api/keys", json={"role": "service"}), 201)["key"]
+    other = api.with_key(other_key)
+    answers = report(other, project, items[:1], "done", worker="host:ws1:7:abcdef")
+    assert answers[0]["accepted"] is False and "not yours" in answers[0]["detail"]
+    released = ok(other.post(f"{{api}}/{project}/work/release",
+                             json={"workerId": "host:ws1:7:abcdef"}))
+    assert released == {"released": 0}
+    assert claim(other, project, worker="host:ws1:7:abcdef") == []  # still leased
+    # the holder itself: reports and releases work
+    assert report(api, project, items[:1], "done", worker="host:ws1:7:abcdef")[0]["accepted"]
+    assert ok(api.post(f"{{api}}/{project}/work/release",
+                       json={"workerId": "host:ws1:7:abcdef"})) == {"released": 1}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from server_addon.api.deps import DbDep, ProjectDep
+from server_addon.api.deps import DbDep, PrincipalDep, ProjectDep
 from server_addon.sitesync import events, queue
 from server_addon.sitesync.config import retry_count
 from server_addon.sitesync.schemas import (ClaimRequest, ReleaseRequest, ReleaseResult,
@@ -13,7 +13,8 @@ router = APIRouter(tags=["sitesync work queue"])
 
 
 @router.post("/{project}/work/claim", response_model=list[WorkItem])
-def claim_work(project: ProjectDep, db: DbDep, body: ClaimRequest) -> list[dict]:
+def claim_work(project: ProjectDep, principal: PrincipalDep, db: DbDep,
+               body: ClaimRequest) -> list[dict]:
     """Lease files to move between ``localSite`` and ``remoteSite``, most urgent first.
 
     Downloads go to the local site, uploads to the remote one. A lease that is not renewed by a
@@ -21,18 +22,22 @@ def claim_work(project: ProjectDep, db: DbDep, body: ClaimRequest) -> list[dict]
     """
     with db.write() as conn:
         return queue.claim(conn, project_id=project.id, local_site=body.local_site,
-                           remote_site=body.remote_site, worker_id=body.worker_id,
+                           remote_site=body.remote_site,
+                           holder=queue.lease_holder(principal.key_id, body.worker_id),
                            limit=body.limit, lease_seconds=body.lease_seconds)
 
 
 @router.post("/{project}/work/report", response_model=list[ReportResult])
-def report_work(project: ProjectDep, db: DbDep, body: ReportRequest) -> list[dict]:
-    """Progress, done, error or release for claimed files; one result per report, in order."""
+def report_work(project: ProjectDep, principal: PrincipalDep, db: DbDep,
+                body: ReportRequest) -> list[dict]:
+    """Progress, done, error or release for claimed files; one result per report, in order.
+    Only the worker that holds a file's lease, with the key it claimed with, may report it."""
     reports = [queue.Report(representation_id=r.representation_id, file_id=r.file_id,
                             site=r.site, outcome=r.outcome, progress=r.progress, size=r.size,
                             error=r.error, retry_after=r.retry_after) for r in body.reports]
     with db.write() as conn:
-        reported = queue.report(conn, project_id=project.id, worker_id=body.worker_id,
+        reported = queue.report(conn, project_id=project.id,
+                                holder=queue.lease_holder(principal.key_id, body.worker_id),
                                 reports=reports, retry_cnt=retry_count(conn, project.name),
                                 lease_seconds=body.lease_seconds)
         if any(r.outcome in ("error", "release") for r in reports):
@@ -44,10 +49,14 @@ def report_work(project: ProjectDep, db: DbDep, body: ReportRequest) -> list[dic
 
 
 @router.post("/{project}/work/release", response_model=ReleaseResult)
-def release_work(project: ProjectDep, db: DbDep, body: ReleaseRequest) -> dict:
-    """Return every file leased to ``workerId`` to the queue, e.g. when it restarts."""
+def release_work(project: ProjectDep, principal: PrincipalDep, db: DbDep,
+                 body: ReleaseRequest) -> dict:
+    """Return every file leased to ``workerId`` (claimed with this key) to the queue, e.g.
+    when its service died."""
     with db.write() as conn:
-        released = queue.release_worker(conn, project_id=project.id, worker_id=body.worker_id)
+        released = queue.release_worker(
+            conn, project_id=project.id,
+            holder=queue.lease_holder(principal.key_id, body.worker_id))
         if released:
             events.publish(conn, kind="new_work", project=project.name)
     return {"released": released}
