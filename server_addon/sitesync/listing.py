@@ -79,6 +79,7 @@ class _Query:
                            flt.both_only or local_required)
         self.remote = _Side("remote_state", flt.remote_site, flt.remote_statuses, flt.both_only)
         local, remote = self.local, self.remote
+        self.project_id = project_id
         # A required side has project_id itself, so the representations table can often be
         # left out; every other table is joined only when a filter or the sort reads it.
         self.driver = local if local.required else remote if remote.required else None
@@ -141,8 +142,7 @@ class _Query:
 
     def matching(self, *columns: Any, with_sort: bool = True) -> Any:
         tables = self.needed | self.sort_tables if with_sort else self.needed
-        source = _joined(self.driver, self.rep_id, self.local, self.remote, tables)
-        return select(*columns).select_from(source).where(*self.conditions)
+        return select(*columns).select_from(_joined(self, tables)).where(*self.conditions)
 
 
 def list_state(conn: Connection, *, project_id: uuid.UUID, flt: StateFilter) -> dict:
@@ -155,10 +155,22 @@ def list_state(conn: Connection, *, project_id: uuid.UUID, flt: StateFilter) -> 
 
     # The cap counts from the page's start, so a client paging until `total` reaches the end.
     cap = offset + COUNT_CAP
+
+    def capped_count() -> int:
+        limited = query.matching(query.rep_id, with_sort=False).limit(cap + 1).subquery()
+        return conn.execute(select(func.count()).select_from(limited)).scalar_one()
+
+    def sorted_page() -> list[uuid.UUID]:  # sorted from every match
+        return list(conn.execute(page_of(query.matching(query.rep_id), query.order,
+                                         query.rep_id)).scalars())
+
     rep_ids = _page_ahead_of_default(conn, project_id, flt, offset, query)
     if rep_ids is not None:
-        limited = query.matching(query.rep_id, with_sort=False).limit(cap + 1).subquery()
-        total = conn.execute(select(func.count()).select_from(limited)).scalar_one()
+        total = capped_count()
+    elif flt.sort_by == "folder" and (total := capped_count()) > cap:
+        # Many match: PostgreSQL walks folders in path order until the page is full, rather
+        # than read cap + 1 matches with their paths first (below) and then sort them all.
+        rep_ids = sorted_page()
     else:
         # One pass reads at most cap + 1 matches with their sort key: it gives the count and,
         # when that is all of them, the page too, so the filters are evaluated once.
@@ -170,8 +182,7 @@ def list_state(conn: Connection, *, project_id: uuid.UUID, flt: StateFilter) -> 
         rep_ids = [row[0] for row in rows]
         total = rows[0][1] if rows else conn.execute(select(found_count)).scalar_one()
         if total > cap:  # more match than were read: the page is sorted from all of them
-            rep_ids = list(conn.execute(page_of(query.matching(query.rep_id), query.order,
-                                                query.rep_id)).scalars())
+            rep_ids = sorted_page()
     return {"total": min(total, cap), "totalExact": total <= cap, "page": flt.page,
             "pageLength": flt.page_length,
             "representations": _items(conn, project_id, rep_ids, flt)}
@@ -198,18 +209,25 @@ def _page_ahead_of_default(conn: Connection, project_id: uuid.UUID, flt: StateFi
     return rows[offset:] if len(rows) == wanted else None
 
 
-def _joined(driver: _Side | None, rep_id: ColumnElement, local: _Side, remote: _Side,
-            tables: set[Any]) -> FromClause:
+def _joined(query: _Query, tables: set[Any]) -> FromClause:
     """The driving table joined with ``tables`` and the catalog tables they hang from."""
+    driver, rep_id = query.driver, query.rep_id
+    # Folders by the representation's own folder_id, not up through products; with their
+    # project_id, PostgreSQL can read them in path order from the (project_id, path) index.
     chain = [(representations, representations.c.id == rep_id),
+             (folders, and_(folders.c.id == representations.c.folder_id,
+                            folders.c.project_id == query.project_id)),
              (versions, versions.c.id == representations.c.version_id),
-             (products, products.c.id == versions.c.product_id),
-             (folders, folders.c.id == products.c.folder_id)]
-    depth = max((i for i, (table, _) in enumerate(chain) if table in tables), default=-1)
-    source: Any = representations if driver is None else driver.table
-    for table, on in chain[0 if driver else 1:depth + 1]:
-        source = source.join(table, on)
-    for side in (local, remote):
+             (products, products.c.id == versions.c.product_id)]
+    wanted = set(tables) | ({versions} if products in tables else set())
+    if wanted & {folders, versions}:
+        wanted.add(representations)
+    base = representations if driver is None else driver.table
+    source: Any = base
+    for table, on in chain:
+        if table in wanted and table is not base:
+            source = source.join(table, on)
+    for side in (query.local, query.remote):
         if side in tables and side is not driver:
             on = and_(side.table.c.representation_id == rep_id, side.table.c.site == side.site)
             source = source.join(side.table, on, isouter=not side.required)

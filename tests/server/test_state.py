@@ -199,6 +199,34 @@ def test_priority_pages_follow_the_full_sort(api, project, descending):
     assert seen == expected
 
 
+@pytest.mark.parametrize("cap", [3, state_listing.COUNT_CAP])
+@pytest.mark.parametrize("descending", [True, False])
+def test_folder_pages_follow_the_full_sort(api, project, monkeypatch, descending, cap):
+    """Pages by folder, sorted from the matches read for the count or (past the cap) walked
+    folder by folder, agree with one sort of all representations by folder, then id."""
+    monkeypatch.setattr(state_listing, "COUNT_CAP", cap)
+    for folder, product, count in (("shots/sh020", "render", 3), ("assets/chair", "model", 2),
+                                   ("shots/sh010", "render", 2), ("shots/sh020", "anim", 2),
+                                   ("shots/sh010/fx", "render", 1), ("assets", "look", 2)):
+        pub = publish(api, project, count=count, folder=folder, product=product)
+        stamp(api, project, pub.ids[:1], "studio", OK)
+    everything = listing(api, project, pageLength=100)["representations"]
+    assert len(everything) == 12
+    for params in ({}, {"localStatusFilter": OK}, {"productFilter": "render"}):
+        found = listing(api, project, pageLength=100, **params)["representations"]
+        ordered = sorted(((i["folder"], i["representationId"]) for i in found),
+                         key=lambda item: item[1])
+        ordered.sort(key=lambda item: item[0], reverse=descending)  # stable: ids stay ascending
+        seen = []
+        for page in range(1, len(found) // 2 + 2):
+            got = listing(api, project, sortBy="folder", sortDesc=str(descending).lower(),
+                          page=page, pageLength=2, **params)
+            assert (got["total"], got["totalExact"]) == (
+                min(len(found), (page - 1) * 2 + cap), len(found) <= (page - 1) * 2 + cap)
+            seen += [(i["folder"], i["representationId"]) for i in got["representations"]]
+        assert seen == ordered, params
+
+
 def test_totals_below_the_cap_are_exact(api, project):
     pub = publish(api, project, count=4)
     stamp(api, project, pub.ids, "studio", OK)
