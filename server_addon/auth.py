@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from server_addon.db.engine import upsert_insert
-from server_addon.db.tables import api_keys, host_secrets
+from server_addon.db.tables import api_keys, host_secrets, key_sites
 
 KEY_PREFIX = "ssk_"
 SESSION_COOKIE = "sitesync_session"
@@ -108,6 +108,48 @@ def has_admin_key(conn: Connection) -> bool:
 def key_is_stored(conn: Connection, key: str) -> bool:
     query = select(api_keys.c.id).where(api_keys.c.key_hash == hash_key(key))
     return conn.execute(query).first() is not None
+
+
+# -- machines: the site ids an artist key holds ------------------------------------------------
+
+def sites_of_keys(conn: Connection, key_id: uuid.UUID | None = None
+                  ) -> dict[uuid.UUID, list[str]]:
+    """Every key's (or one key's) site ids, sorted; keys without any are left out."""
+    query = select(key_sites.c.key_id, key_sites.c.site_id).order_by(key_sites.c.site_id)
+    if key_id is not None:
+        query = query.where(key_sites.c.key_id == key_id)
+    rows = conn.execute(query)
+    sites: dict[uuid.UUID, list[str]] = {}
+    for key_id, site_id in rows:
+        sites.setdefault(key_id, []).append(site_id)
+    return sites
+
+
+def holds_site(conn: Connection, key_id: uuid.UUID, site_id: str) -> bool:
+    """Whether the key holds ``site_id``; a site id no key holds goes to this key (first use
+    registers a machine). Call it in a write transaction."""
+    statement = upsert_insert(conn, key_sites).values(site_id=site_id, key_id=key_id,
+                                                      bound_at=time.time())
+    conn.execute(statement.on_conflict_do_nothing())
+    holder = conn.execute(select(key_sites.c.key_id).where(
+        key_sites.c.site_id == site_id)).scalar_one()
+    return bool(holder == key_id)
+
+
+def bind_site(conn: Connection, key_id: uuid.UUID, site_id: str) -> None:
+    """Register ``site_id`` to the key, taking it from any key that held it."""
+    statement = upsert_insert(conn, key_sites).values(site_id=site_id, key_id=key_id,
+                                                      bound_at=time.time())
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=["site_id"],
+        set_={"key_id": statement.excluded.key_id, "bound_at": statement.excluded.bound_at}))
+
+
+def unbind_site(conn: Connection, key_id: uuid.UUID, site_id: str) -> bool:
+    """Free ``site_id`` if the key holds it; whether it did."""
+    result = conn.execute(delete(key_sites).where(key_sites.c.site_id == site_id,
+                                                  key_sites.c.key_id == key_id))
+    return result.rowcount > 0
 
 
 # -- dashboard sessions ------------------------------------------------------------------------

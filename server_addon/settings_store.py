@@ -1,6 +1,7 @@
 """Addon settings in three scopes: studio, project overrides, and site (per local site id)."""
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -11,6 +12,14 @@ from server_addon.db.engine import upsert_insert
 from server_addon.db.tables import addon_settings
 
 MASK = "********"
+# Blocks no model describes (providers not installed here) are masked by name: a name holding
+# any of these words is a secret. Matched inside words ("apiToken", "passwd"); in doubt, mask.
+SECRET_WORDS = ("token", "secret", "pass", "pwd", "key", "credential", "private", "auth",
+                "cookie", "session", "signature", "dsn")
+# ...unless its last word says it is where a secret lives, not the secret: key_path, token_file.
+LOCATION_WORDS = frozenset({"path", "paths", "file", "filename", "dir", "folder"})
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_URL_PASSWORD = re.compile(r"://[^/\s@]*:[^/\s@]*@")  # scheme://user:password@host
 
 
 def load(conn: Connection, *, addon: str, scope: str, project: str = "",
@@ -59,8 +68,30 @@ def _is_secret(model: type[BaseModel], field_name: str) -> bool:
     return isinstance(extra, dict) and bool(extra.get("secret"))
 
 
+def looks_secret(name: str) -> bool:
+    """Whether a field no model describes is named like a secret."""
+    words = [word.lower() for word in _WORD.findall(name)]
+    if words and words[-1] in LOCATION_WORDS:
+        return False
+    joined = "".join(words)
+    return any(word in joined for word in SECRET_WORDS)
+
+
+def masked_by_name(name: str, value: Any) -> Any:
+    """``value`` with what its names (or a password in a URL) mark as secret replaced by MASK."""
+    if value and (looks_secret(name) or
+                  (isinstance(value, str) and _URL_PASSWORD.search(value))):
+        return MASK
+    if isinstance(value, dict):
+        return {key: masked_by_name(key, item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [masked_by_name("", item) for item in value]
+    return value
+
+
 def masked(model: BaseModel) -> dict:
-    """The model as JSON data with every secret field that holds a value replaced by MASK."""
+    """The model as JSON data with every secret field that holds a value replaced by MASK;
+    fields beyond the model (blocks of providers not installed here) are masked by name."""
     data = model.model_dump(mode="json")
     for name in type(model).model_fields:
         value = getattr(model, name)
@@ -70,6 +101,8 @@ def masked(model: BaseModel) -> dict:
             data[name] = masked(value)
         elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
             data[name] = [masked(item) for item in value]
+    for name in model.model_extra or {}:
+        data[name] = masked_by_name(name, data[name])
     return data
 
 
@@ -82,4 +115,7 @@ def restore_masked(new: Any, old: Any) -> Any:
     if _is_named_list(new) and _is_named_list(old):
         by_name = {item["name"]: item for item in old}
         return [restore_masked(item, by_name.get(item["name"])) for item in new]
+    if isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
+        # unnamed lists (inside blocks no model describes) come back in their order
+        return [restore_masked(item, old_item) for item, old_item in zip(new, old, strict=True)]
     return new

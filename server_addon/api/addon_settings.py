@@ -8,12 +8,13 @@ from pydantic import BaseModel, ValidationError
 from server_addon import settings_store
 from server_addon.addon import ServerAddon
 from server_addon.api.deps import AdminDep, DbDep, PrincipalDep, ProjectDep
-from server_addon.api.schemas import ErrorBody
-from server_addon.auth import Principal
-from server_addon.errors import ApiError
+from server_addon.api.schemas import SITE_ID_PATTERN, ErrorBody
+from server_addon.auth import Principal, Role, holds_site
+from server_addon.errors import ApiError, forbidden
+from server_addon.api.routing import TransactionRoute
 
-SiteId = Annotated[str | None, Query(alias="siteId", pattern=r"^[A-Za-z0-9_.-]+$", max_length=255)]
-SitePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]+$", max_length=255)]
+SiteId = Annotated[str | None, Query(alias="siteId", pattern=SITE_ID_PATTERN, max_length=255)]
+SitePath = Annotated[str, Path(pattern=SITE_ID_PATTERN, max_length=255)]
 # Invalid settings answer 422 with a sentence; a malformed request, with FastAPI's list.
 INVALID = {422: {"model": ErrorBody, "description": "Invalid settings or request."}}
 
@@ -43,7 +44,8 @@ def settings_router(addon: ServerAddon) -> APIRouter:
     model = addon.settings_model
     site_model = addon.site_settings_model
     name = addon.name
-    router = APIRouter(prefix=f"{addon.prefix()}/settings", tags=[f"{name} settings"])
+    router = APIRouter(prefix=f"{addon.prefix()}/settings", tags=[f"{name} settings"],
+                       route_class=TransactionRoute)
 
     def show(value: BaseModel, principal: Principal) -> dict:
         if principal.sees_secrets:
@@ -89,7 +91,9 @@ def settings_router(addon: ServerAddon) -> APIRouter:
         """Replace the project's overrides; the merged result must be valid settings."""
         with db.write() as conn:
             old = settings_store.load(conn, addon=name, scope="project", project=project.name)
-            data = settings_store.restore_masked(body, old or {})
+            # A masked view shows whole merged sites, studio secrets too: restore from that.
+            seen = settings_store.merge(studio_data(conn), old or {})
+            data = settings_store.restore_masked(body, seen)
             _validated(model, settings_store.merge(studio_data(conn), data),
                        f"settings for project '{project.name}'")
             settings_store.save(conn, addon=name, scope="project", project=project.name,
@@ -126,17 +130,29 @@ def settings_router(addon: ServerAddon) -> APIRouter:
 
     @router.put("/{project}/site/{site_id}", response_model=site_model, responses=INVALID)
     def put_site_settings(body: Annotated[dict[str, Any], Body()],
-                          site_id: SitePath, project: ProjectDep,
+                          site_id: SitePath, project: ProjectDep, principal: PrincipalDep,
                           db: DbDep, request: Request) -> dict:
-        """Settings of one machine (local site id) in this project; artists may set their own."""
+        """Settings of one machine (local site id) in this project. Artist keys set those of
+        their own machines only: the first artist key to write a site id no key holds gets it
+        (an admin may register it beforehand, with PUT /api/keys/{key_id}/sites/{site_id})."""
         value = _validated(site_model, body, f"site settings of '{site_id}'")
         with db.write() as conn:
+            _check_site_writer(conn, principal, site_id)
             settings_store.save(conn, addon=name, scope="site", project=project.name,
                                 site_id=site_id, data=value.model_dump(mode="json"))
         addon.on_settings_saved(request.app.state, project.name)
         return value.model_dump(mode="json")
 
     return router
+
+
+def _check_site_writer(conn: Any, principal: Principal, site_id: str) -> None:
+    # A machine's roots say where its sync service writes files: another artist's key must
+    # not point them elsewhere. Admin and service keys look after every machine.
+    if principal.role is Role.ARTIST and not holds_site(conn, principal.key_id, site_id):
+        raise forbidden(f"Site '{site_id}' is registered to another key, so this key may not "
+                        f"change its settings; if it is this machine, ask an admin to register "
+                        f"'{site_id}' to this key (id {principal.key_id}).")
 
 
 def _only_keys(full: dict, keys_from: dict) -> dict:

@@ -14,8 +14,9 @@ from server_addon.api.schemas import (NO_NUL, FolderCreate, FolderPublic, Produc
                                       ProductPublic, RepresentationCreate, RepresentationFiles,
                                       RepresentationPublic, VersionCreate, VersionPublic)
 from server_addon.db.tables import folders, products, representations, versions
+from server_addon.api.routing import TransactionRoute
 
-router = APIRouter(prefix="/api/projects/{project}", tags=["catalog"])
+router = APIRouter(prefix="/api/projects/{project}", tags=["catalog"], route_class=TransactionRoute)
 
 IdList = Annotated[list[UUID] | None, Query(max_length=1000)]
 Filter = Annotated[str | None, Query(max_length=255, pattern=NO_NUL)]

@@ -5,8 +5,9 @@ from fastapi import APIRouter, Response
 from server_addon import catalog
 from server_addon.api.deps import AdminDep, DbDep, PrincipalDep, ProjectDep
 from server_addon.api.schemas import ProjectCreate, ProjectPublic
+from server_addon.api.routing import TransactionRoute
 
-router = APIRouter(prefix="/api/projects", tags=["projects"])
+router = APIRouter(prefix="/api/projects", tags=["projects"], route_class=TransactionRoute)
 
 
 @router.post("", response_model=ProjectPublic, status_code=201)

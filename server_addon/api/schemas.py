@@ -16,6 +16,7 @@ Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, min_length=1, max_
 Label = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=NO_NUL)]
 Text = Annotated[str, StringConstraints(max_length=4096, pattern=NO_NUL)]
 RootPaths = dict[Name, dict[str, Text]]
+SITE_ID_PATTERN = r"^[A-Za-z0-9_.-]+$"  # a machine's local site id
 
 
 class ApiModel(BaseModel):
@@ -49,6 +50,9 @@ class KeyPublic(ApiModel):
     projects: list[str] | None
     created_at: float
     revoked_at: float | None = None
+    sites: list[str] = Field(default_factory=list, description=(
+        "Site ids (machines) registered to this artist key: of the artist keys, only this "
+        "one may write their site-scope settings."))
 
 
 class KeyCreated(KeyPublic):

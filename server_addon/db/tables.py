@@ -17,6 +17,16 @@ api_keys = Table(
     Column("revoked_at", Float, nullable=True),
 )
 
+# Site ids (machines) registered to artist keys: of the artist keys, only a site's own may
+# write its site-scope settings. A site id is held by one key at most; a key may hold several.
+key_sites = Table(
+    "key_sites", metadata,
+    Column("site_id", String(255), primary_key=True),
+    Column("key_id", Uuid, ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False),
+    Column("bound_at", Float, nullable=False),
+    Index("ix_key_sites_key", "key_id"),
+)
+
 projects = Table(
     "projects", metadata,
     Column("id", Uuid, primary_key=True),
@@ -109,5 +119,5 @@ host_secrets = Table(
     Column("created_at", Float, nullable=False),
 )
 
-__all__ = ["addon_settings", "api_keys", "files", "folders", "host_secrets", "metadata",
-           "products", "projects", "representations", "version_links", "versions"]
+__all__ = ["addon_settings", "api_keys", "files", "folders", "host_secrets", "key_sites",
+           "metadata", "products", "projects", "representations", "version_links", "versions"]

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from tests.server.helpers import make_project, ok
@@ -105,3 +107,47 @@ def test_artists_set_their_own_site_settings_only_in_their_projects(api):
     assert artist.put(f"{{api}}/settings/{project}", json={}).status_code == 403
     bad = artist.put(f"{{api}}/settings/{project}/site/ws-1", json={"local_roots": [{}]})
     assert bad.status_code == 422
+
+
+VAULT = {"name": "vault", "provider": "cas_store", "cas_store": {  # a provider not installed
+    "path": "/srv/cas", "key_path": {"linux": "/etc/cas/id"}, "apiToken": "tok-1",
+    "auth": {"user": "u", "password": "pw-1"}, "url": "https://u:pw-2@cas.example",
+    "mirrors": [{"host": "m1", "client_secret": "cs-1"}]}}
+VAULT_SECRETS = ("tok-1", "pw-1", "pw-2", "cs-1", "pk-1")
+
+
+def test_secrets_of_providers_not_installed_are_masked_by_name_and_kept_on_save(api):
+    project = make_project(api)
+    ok(api.put("{api}/settings", json={"sites": [VAULT]}))
+    ok(api.put(f"{{api}}/settings/{project}", json={"sites": [
+        {"name": "vault", "provider": "cas_store", "cas_store": {"private_key": "pk-1"}}]}))
+    artist = api.with_key(ok(api.post("/api/keys", json={"role": "artist"}), 201)["key"])
+    views = [ok(artist.get("{api}/settings")), ok(artist.get(f"{{api}}/settings/{project}")),
+             ok(artist.get(f"{{api}}/settings/{project}/resolved"))]
+    for view in views:
+        assert not [s for s in VAULT_SECRETS if s in json.dumps(view)], view
+    block = views[2]["sites"][0]["cas_store"]
+    assert block["path"] == "/srv/cas" and block["key_path"] == {"linux": "/etc/cas/id"}
+    assert block["apiToken"] == block["auth"] == block["private_key"] == "********"
+    assert block["mirrors"] == [{"host": "m1", "client_secret": "********"}]
+    service = api.with_key(ok(api.post("/api/keys", json={"role": "service"}), 201)["key"])
+    assert ok(service.get(f"{{api}}/settings/{project}/resolved"))["sites"][0][
+        "cas_store"]["private_key"] == "pk-1"
+    # an admin saving what the masked views showed keeps every stored secret
+    views[0]["config"]["loop_delay"] = 30
+    ok(api.put("{api}/settings", json=views[0]))
+    ok(api.put(f"{{api}}/settings/{project}", json=views[1]))
+    resolved = ok(api.get(f"{{api}}/settings/{project}/resolved"))
+    assert resolved["sites"][0]["cas_store"] == {**VAULT["cas_store"], "private_key": "pk-1"}
+    assert resolved["config"]["loop_delay"] == 30
+
+
+def test_known_secrets_inherited_by_a_project_override_survive_its_masked_round_trip(api):
+    project = make_project(api)
+    ok(api.put("{api}/settings", json=studio_settings()))
+    ok(api.put(f"{{api}}/settings/{project}", json={"sites": [
+        {"name": "cloud", "provider": "s3", "s3": {"bucket": "project-bucket"}}]}))
+    artist = api.with_key(ok(api.post("/api/keys", json={"role": "artist"}), 201)["key"])
+    ok(api.put(f"{{api}}/settings/{project}", json=ok(artist.get(f"{{api}}/settings/{project}"))))
+    s3 = ok(api.get(f"{{api}}/settings/{project}/resolved"))["sites"][0]["s3"]
+    assert s3["bucket"] == "project-bucket" and s3["secret_access_key"] == "topsecret"

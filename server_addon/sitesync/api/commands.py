@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection, select
 
 from server_addon import auth
+from server_addon.api.routing import TransactionRoute
 from server_addon.api.deps import DbDep, PrincipalDep, ProjectDep
 from server_addon.db.tables import representations
 from server_addon.errors import bad_request, conflict, forbidden, not_found
@@ -17,7 +18,7 @@ from server_addon.sitesync.config import STUDIO_SITE
 from server_addon.sitesync.schemas import (CommandClaim, CommandFinish, CommandIn, CommandInfo,
                                            SiteName)
 
-router = APIRouter(tags=["sitesync commands"])
+router = APIRouter(tags=["sitesync commands"], route_class=TransactionRoute)
 
 
 def _publish(conn: Connection, command: dict) -> None:

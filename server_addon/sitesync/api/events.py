@@ -13,8 +13,9 @@ from server_addon.api.schemas import NO_NUL
 from server_addon.errors import bad_request, forbidden
 from server_addon.sitesync import events
 from server_addon.sitesync.schemas import EventBatch
+from server_addon.api.routing import TransactionRoute
 
-router = APIRouter(tags=["sitesync events"])
+router = APIRouter(tags=["sitesync events"], route_class=TransactionRoute)
 
 After = Annotated[int | None, Query(ge=0, le=2**62, description="Last id seen; empty: now.")]
 ProjectName = Annotated[str | None, Query(max_length=255)]

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query
 from server_addon.api.deps import DbDep, ProjectDep
 from server_addon.sitesync import events, failures
 from server_addon.sitesync.schemas import FailureGroup, RetryFailures, RetryResult, SiteName
+from server_addon.api.routing import TransactionRoute
 
-router = APIRouter(tags=["sitesync failures"])
+router = APIRouter(tags=["sitesync failures"], route_class=TransactionRoute)
 
 
 @router.get("/{project}/failures", response_model=list[FailureGroup])

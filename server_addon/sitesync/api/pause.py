@@ -9,8 +9,9 @@ from server_addon.api.deps import DbDep, PrincipalDep, ProjectDep, ServiceDep
 from server_addon.sitesync import events, pauses, state
 from server_addon.sitesync.config import retry_count
 from server_addon.sitesync.schemas import PauseState, SiteName
+from server_addon.api.routing import TransactionRoute
 
-router = APIRouter(tags=["sitesync pause"])
+router = APIRouter(tags=["sitesync pause"], route_class=TransactionRoute)
 
 
 @router.get("/pause", response_model=PauseState)

@@ -9,8 +9,9 @@ from server_addon.api.deps import DbDep, PrincipalDep
 from server_addon.errors import conflict, forbidden
 from server_addon.sitesync import services
 from server_addon.sitesync.schemas import HeartbeatIn, ServiceInfo, SiteName
+from server_addon.api.routing import TransactionRoute
 
-router = APIRouter(tags=["sitesync services"])
+router = APIRouter(tags=["sitesync services"], route_class=TransactionRoute)
 
 
 @router.post("/services/heartbeat", status_code=204)

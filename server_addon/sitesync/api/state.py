@@ -18,9 +18,10 @@ from server_addon.sitesync.schemas import (MAX_PAGE_LENGTH, BulkStamp, Params,
                                            RepresentationSites, SiteName, SiteStateChange,
                                            StatePage)
 from server_addon.sitesync.tables import site_states
+from server_addon.api.routing import TransactionRoute
 from sitesync_addon.status import SiteSyncStatus
 
-router = APIRouter(tags=["sitesync state"])
+router = APIRouter(tags=["sitesync state"], route_class=TransactionRoute)
 
 Ids = Annotated[list[UUID] | None, Query(max_length=1000)]
 Names = Annotated[list[Annotated[str, Query(max_length=255, pattern=NO_NUL)]] | None,

@@ -7,8 +7,9 @@ from server_addon import catalog
 from server_addon.api.deps import DbDep, PrincipalDep, ProjectDep
 from server_addon.sitesync import summary
 from server_addon.sitesync.schemas import ProjectSummary
+from server_addon.api.routing import TransactionRoute
 
-router = APIRouter(tags=["sitesync summary"])
+router = APIRouter(tags=["sitesync summary"], route_class=TransactionRoute)
 
 
 @router.get("/summary", response_model=list[ProjectSummary])

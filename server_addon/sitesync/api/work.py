@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from server_addon.api.routing import TransactionRoute
 from server_addon.api.deps import DbDep, PrincipalDep, ProjectDep
 from server_addon.sitesync import events, queue
 from server_addon.sitesync.config import retry_count
 from server_addon.sitesync.schemas import (ClaimRequest, ReleaseRequest, ReleaseResult,
                                            ReportRequest, ReportResult, WorkItem)
 
-router = APIRouter(tags=["sitesync work queue"])
+router = APIRouter(tags=["sitesync work queue"], route_class=TransactionRoute)
 
 
 @router.post("/{project}/work/claim", response_model=list[WorkItem])
