@@ -123,4 +123,4 @@ def api(server: LiveServer) -> Api:
     return Api(server.url, ADMIN_KEY)
 
 
-from tests.studio import studio  # noqa: E402,F401  (a fixture shared by client-side suites)
+from tests.studio import running_service, studio  # noqa: E402,F401  (a fixture shared by client-side suites)

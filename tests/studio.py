@@ -96,3 +96,12 @@ def studio(server, tmp_path) -> Studio:  # type: ignore[no-untyped-def]
     artist = SiteSyncAddon(server.url, ADMIN_KEY, site_id=LOCAL_ID)
     artist.retry_backoff_base = 0.05
     return Studio(server.url, root, local_root, tmp_path, admin, artist)
+
+
+@pytest.fixture
+def running_service(studio, tmp_path):  # type: ignore[no-untyped-def]
+    """The artist machine's sync service, started; stopped after the test."""
+    service = studio.artist.create_service(state_dir=tmp_path / "state")
+    service.start()
+    yield service
+    service.stop()

@@ -6,12 +6,12 @@ from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
-from server_addon.api.schemas import NO_NUL, ApiModel, ApiRequest
+from server_addon.api.schemas import NO_NUL, SITE_ID_PATTERN, ApiModel, ApiRequest
 from server_addon.api.schemas import Name as ProjectName
 from server_addon.sitesync.listing import COUNT_CAP
 from sitesync_addon.status import SiteSyncStatus
 
-SiteName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$", min_length=1,
+SiteName = Annotated[str, StringConstraints(pattern=SITE_ID_PATTERN, min_length=1,
                                             max_length=255)]
 # Stored with the key's id (37 characters) before it as the lease holder, in 255.
 WorkerId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import shutil
 import time
 
-import pytest
-
 from sitesync_addon.status import SiteSyncStatus
 from tests.studio import LOCAL_ID, PROJECT
 
@@ -17,14 +15,6 @@ def wait_for(condition, timeout: float = 20.0):  # type: ignore[no-untyped-def]
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
     return found
-
-
-@pytest.fixture
-def running(studio, tmp_path):  # type: ignore[no-untyped-def]
-    service = studio.artist.create_service(state_dir=tmp_path / "state")
-    service.start()
-    yield service
-    service.stop()
 
 
 def carried_out(studio, command: dict) -> dict:  # type: ignore[no-untyped-def]
@@ -45,7 +35,7 @@ def local_states(studio, rep: dict) -> dict:  # type: ignore[no-untyped-def]
     return studio.publisher.site_states(PROJECT, [rep["id"]], [LOCAL_ID]).get(rep["id"], {})
 
 
-def test_validate_records_present_files_and_requeues_missing_ones(studio, running):
+def test_validate_records_present_files_and_requeues_missing_ones(studio, running_service):
     synced = studio.publish("sh010", [1000, 2000])
     studio.artist.add_site(PROJECT, synced["id"], LOCAL_ID)
     wait_for(lambda: on_site(studio, synced))
@@ -59,13 +49,13 @@ def test_validate_records_present_files_and_requeues_missing_ones(studio, runnin
                                                        reset_missing=True)
     done = carried_out(studio, command)
     assert (done["status"], done["result"]) == ("done", {"added": 3, "reset": 1})
-    assert done["serviceId"] == running.config.service_id
+    assert done["serviceId"] == running_service.config.service_id
     assert on_site(studio, copied)
     # the missing file was queued again, and the service (woken) brings it back
     wait_for(lambda: studio.local_path(synced["files"][0]).exists() and on_site(studio, synced))
 
 
-def test_clear_deletes_the_sites_copies_and_forgets_the_site(studio, running):
+def test_clear_deletes_the_sites_copies_and_forgets_the_site(studio, running_service):
     reps = [studio.publish(f"sh{n:03d}", [1000, 2000]) for n in range(3)]
     for rep in reps:
         studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
@@ -79,7 +69,7 @@ def test_clear_deletes_the_sites_copies_and_forgets_the_site(studio, running):
     assert all(studio.studio_path(f).exists() for rep in reps for f in rep["files"])
 
 
-def test_remove_deletes_only_the_chosen_representations(studio, running):
+def test_remove_deletes_only_the_chosen_representations(studio, running_service):
     gone, kept = studio.publish("sh010", [1000, 2000]), studio.publish("sh020", [3000])
     for rep in (gone, kept):
         studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
@@ -94,7 +84,8 @@ def test_remove_deletes_only_the_chosen_representations(studio, running):
     assert studio.local_path(kept["files"][0]).exists() and on_site(studio, kept)
 
 
-def test_a_file_that_cannot_be_deleted_fails_the_command_and_keeps_the_state(studio, running):
+def test_a_file_that_cannot_be_deleted_fails_the_command_and_keeps_the_state(studio,
+                                                                            running_service):
     rep = studio.publish("sh010", [1000])
     studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
     wait_for(lambda: on_site(studio, rep))

@@ -22,6 +22,16 @@ def ok(response, status: int = 200):  # type: ignore[no-untyped-def]
     return response.json() if response.content else None
 
 
+def artist_with_id(api: Api, projects: list[str] | None = None) -> tuple[Api, str]:
+    """(an Api with a new artist key of ``projects``, that key's id)."""
+    created = ok(api.post("/api/keys", json={"role": "artist", "projects": projects}), 201)
+    return api.with_key(created["key"]), created["id"]
+
+
+def artist(api: Api, projects: list[str] | None = None) -> Api:
+    return artist_with_id(api, projects)[0]
+
+
 def make_project(api: Api, name: str = "proj", root: str = "/mnt/work") -> str:
     ok(api.post("/api/projects", json={"name": name, "roots": {"work": {"linux": root}}}), 201)
     return name

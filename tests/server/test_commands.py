@@ -6,7 +6,7 @@ from sqlalchemy import update
 
 from server_addon.sitesync import tables
 from tests.conftest import both_databases
-from tests.server.helpers import make_project, ok, publish
+from tests.server.helpers import artist, make_project, ok, publish
 
 
 def beat(api, service_id, site):  # type: ignore[no-untyped-def]
@@ -14,10 +14,6 @@ def beat(api, service_id, site):  # type: ignore[no-untyped-def]
         "serviceId": service_id, "site": site, "host": "host", "version": "0.1.0", "pid": 1,
         "projects": ["proj"], "filesInFlight": 0, "bytesPerSecond": 0.0}), 204)
 
-
-def artist(api, projects):  # type: ignore[no-untyped-def]
-    key = ok(api.post("/api/keys", json={"role": "artist", "projects": projects}), 201)["key"]
-    return api.with_key(key)
 
 
 @pytest.fixture

@@ -1,14 +1,8 @@
 """Site-scope settings belong to a machine: an artist key writes only the site ids it holds."""
-from tests.server.helpers import make_project, ok
+from tests.server.helpers import artist_with_id, make_project, ok
 
 ROOTS = {"local_roots": [{"name": "work", "path": "/home/a/work"}]}
 HOSTILE = {"local_roots": [{"name": "work", "path": "/etc/cron.d"}]}
-
-
-def artist(api, projects=None):  # type: ignore[no-untyped-def]
-    """(an Api with a new artist key, that key's id)."""
-    created = ok(api.post("/api/keys", json={"role": "artist", "projects": projects}), 201)
-    return api.with_key(created["key"]), created["id"]
 
 
 def sites_of(api, key_id):  # type: ignore[no-untyped-def]
@@ -17,8 +11,8 @@ def sites_of(api, key_id):  # type: ignore[no-untyped-def]
 
 def test_an_artist_key_may_not_rewrite_another_machines_site_settings(api):
     make_project(api, "P")
-    first, first_id = artist(api, ["P"])
-    second, second_id = artist(api, ["P"])
+    first, first_id = artist_with_id(api, ["P"])
+    second, second_id = artist_with_id(api, ["P"])
     ok(first.put("{api}/settings/P/site/ws-1", json=ROOTS))  # first use registers ws-1
     ok(second.put("{api}/settings/P/site/ws-2", json=ROOTS))
     refused = second.put("{api}/settings/P/site/ws-1", json=HOSTILE)
@@ -38,8 +32,8 @@ def test_an_artist_key_may_not_rewrite_another_machines_site_settings(api):
 def test_a_site_is_registered_across_projects(api):
     make_project(api, "P")
     make_project(api, "Q")
-    first, _ = artist(api)
-    second, _ = artist(api, ["Q"])
+    first, _ = artist_with_id(api)
+    second, _ = artist_with_id(api, ["Q"])
     ok(first.put("{api}/settings/P/site/ws-1", json=ROOTS))
     assert second.put("{api}/settings/Q/site/ws-1", json=HOSTILE).status_code == 403
 
@@ -50,7 +44,7 @@ def test_admin_and_service_keys_write_any_site_and_are_never_bound(api):
     ok(api.put("{api}/settings/P/site/ws-9", json=ROOTS))
     ok(service.put("{api}/settings/P/site/ws-9", json=ROOTS))
     assert all(key["sites"] == [] for key in ok(api.get("/api/keys")))
-    owner, owner_id = artist(api, ["P"])
+    owner, owner_id = artist_with_id(api, ["P"])
     ok(owner.put("{api}/settings/P/site/ws-9", json=ROOTS))  # still free for its machine
     ok(api.put("{api}/settings/P/site/ws-9", json=HOSTILE))  # admins may fix any machine
     ok(service.put("{api}/settings/P/site/ws-9", json=ROOTS))
@@ -59,8 +53,8 @@ def test_admin_and_service_keys_write_any_site_and_are_never_bound(api):
 
 def test_admins_bind_and_unbind_sites(api):
     make_project(api, "P")
-    old, old_id = artist(api, ["P"])
-    new, new_id = artist(api, ["P"])
+    old, old_id = artist_with_id(api, ["P"])
+    new, new_id = artist_with_id(api, ["P"])
     ok(old.put("{api}/settings/P/site/ws-1", json=ROOTS))
     # a machine with a new key: the admin moves its site to that key
     moved = ok(api.put(f"/api/keys/{new_id}/sites/ws-1"))
@@ -79,9 +73,9 @@ def test_admins_bind_and_unbind_sites(api):
 
 
 def test_binding_sites_is_for_admins_and_artist_keys(api):
-    _, artist_id = artist(api)
+    _, artist_id = artist_with_id(api)
     service_id = ok(api.post("/api/keys", json={"role": "service"}), 201)["id"]
-    artist_api, _ = artist(api)
+    artist_api, _ = artist_with_id(api)
     assert artist_api.put(f"/api/keys/{artist_id}/sites/ws-1").status_code == 403
     refused = api.put(f"/api/keys/{service_id}/sites/ws-1")
     assert refused.status_code == 422 and "artist" in refused.json()["detail"]

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from server_addon.sitesync import services, tables
-from tests.server.helpers import make_project, ok
+from tests.server.helpers import artist, make_project, ok
 
 
 def beat(service_id="host:ws1:10:abcdef", **fields):  # type: ignore[no-untyped-def]
@@ -14,10 +14,6 @@ def beat(service_id="host:ws1:10:abcdef", **fields):  # type: ignore[no-untyped-
             "pid": 10, "projects": ["proj"], "filesInFlight": 0, "bytesPerSecond": 0.0,
             **fields}
 
-
-def artist(api, projects):  # type: ignore[no-untyped-def]
-    key = ok(api.post("/api/keys", json={"role": "artist", "projects": projects}), 201)["key"]
-    return api.with_key(key)
 
 
 @pytest.fixture

@@ -5,21 +5,12 @@ from __future__ import annotations
 import shutil
 import time
 
-import pytest
 from playwright.sync_api import expect
 
 from sitesync_addon import SiteSyncAddon
 from tests.server.helpers import ok
 from tests.studio import LOCAL_ID, PROJECT
 from tests.web.conftest import make_key, sign_in
-
-
-@pytest.fixture
-def service(studio, tmp_path):  # type: ignore[no-untyped-def]
-    running = studio.artist.create_service(state_dir=tmp_path / "state")
-    running.start()
-    yield running
-    running.stop()
 
 
 def newest_task(page):  # type: ignore[no-untyped-def]
@@ -32,12 +23,13 @@ def local_sites(api, rep_id: str) -> list[str]:  # type: ignore[no-untyped-def]
     return [site["name"] for item in found for site in item["sites"]]
 
 
-def test_validate_remove_files_and_clear_from_the_queue_page(page, api, studio, service,
+def test_validate_remove_files_and_clear_from_the_queue_page(page, api, studio,
+                                                            running_service,
                                                             screenshot):
     synced, other = studio.publish("sh010", [1000, 2000]), studio.publish("sh020", [3000])
     for rep in (synced, other):
         studio.artist.add_site(PROJECT, rep["id"], LOCAL_ID)
-    assert service.is_alive()
+    assert running_service.is_alive()
     studio.artist.reset_timer()
     handmade = studio.publish("sh030", [4000])  # copied by hand: validate finds it
     for file in handmade["files"]:
