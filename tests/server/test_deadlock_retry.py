@@ -32,6 +32,8 @@ def test_a_deadlocked_state_change_is_run_again(api, server):
             while not probe.execute(text(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                     "AND datname = current_database()")).scalar_one():
+                # pg_stat_activity is read once per transaction: end it to see new waits.
+                probe.rollback()
                 assert time.monotonic() < deadline, "the request never waited"
                 time.sleep(0.02)
         # ... and now wants the site state the request holds: a deadlock.
