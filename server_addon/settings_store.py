@@ -20,6 +20,11 @@ SECRET_WORDS = ("token", "secret", "pass", "pwd", "key", "credential", "private"
 LOCATION_WORDS = frozenset({"path", "paths", "file", "filename", "dir", "folder"})
 _WORD = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _URL_PASSWORD = re.compile(r"://[^/\s@]*:[^/\s@]*@")  # scheme://user:password@host
+_URL_PARAMETER = re.compile(r"[?&;]([^=&;#\s]+)=")  # ...?sig=...&token=...
+SIGNATURE_PARAMETERS = frozenset({"sig"})  # a signed URL's short names (Azure SAS)
+# A pair such as {"name": "Authorization", "value": "Bearer ..."} (headers, environment):
+# its name says whether its value is a secret.
+PAIR_NAMES = ("name", "key", "header")
 
 
 def load(conn: Connection, *, addon: str, scope: str, project: str = "",
@@ -77,12 +82,31 @@ def looks_secret(name: str) -> bool:
     return any(word in joined for word in SECRET_WORDS)
 
 
+def _secret_text(value: str) -> bool:
+    """A URL with a password, or with a query parameter named like a secret (a signature)."""
+    return bool(_URL_PASSWORD.search(value)) or any(
+        parameter.lower() in SIGNATURE_PARAMETERS or looks_secret(parameter)
+        for parameter in _URL_PARAMETER.findall(value))
+
+
+def _pair_name(value: dict) -> str | None:
+    for field in PAIR_NAMES:
+        if isinstance(value.get(field), str):
+            return value[field]
+    return None
+
+
 def masked_by_name(name: str, value: Any) -> Any:
-    """``value`` with what its names (or a password in a URL) mark as secret replaced by MASK."""
-    if value and (looks_secret(name) or
-                  (isinstance(value, str) and _URL_PASSWORD.search(value))):
+    """``value`` with what its names (or a password or signature in a URL) mark as secret
+    replaced by MASK."""
+    if value and (looks_secret(name) or (isinstance(value, str) and _secret_text(value))):
         return MASK
     if isinstance(value, dict):
+        pair = _pair_name(value)
+        if pair is not None and looks_secret(pair):
+            # the pair's name stays readable, unless its own field is named like a secret
+            return {key: item if key in PAIR_NAMES and not looks_secret(key)
+                    else masked_by_name(pair, item) for key, item in value.items()}
         return {key: masked_by_name(key, item) for key, item in value.items()}
     if isinstance(value, list):
         return [masked_by_name("", item) for item in value]

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, delete, exists, insert, or_, select, up
 
 from server_addon.auth import Principal, Role
 from server_addon.db.tables import projects
-from server_addon.sitesync.config import STUDIO_SITE
+from server_addon.sitesync.config import STUDIO_SITE, shared_site_names
 from server_addon.sitesync.services import STALE_SECONDS
 from server_addon.sitesync.tables import services, site_commands
 
@@ -124,11 +124,14 @@ def live_sites(conn: Connection) -> set[str]:
 
 def may_delete_on(conn: Connection, *, principal: Principal, site: str) -> bool:
     """Admin and service keys may have files deleted on any site (but the studio's); an
-    artist key on a site whose sync service runs with that key: its own machine."""
+    artist key on a site whose sync service runs with that key: its own machine, never a
+    shared site (even one an artist's service ran as before the settings named it)."""
     if site == STUDIO_SITE:
         return False
-    return (principal.role is not Role.ARTIST
-            or site in served_sites(conn, key_id=principal.key_id))
+    if principal.role is not Role.ARTIST:
+        return True
+    return (site in served_sites(conn, key_id=principal.key_id)
+            and site not in shared_site_names(conn))
 
 
 def _claimable(now: float) -> Any:

@@ -1,7 +1,12 @@
 """Building blocks for server tests: a project with published representations."""
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+import sqlalchemy as sa
 
 from tests.conftest import Api
 
@@ -64,3 +69,25 @@ def stamp(api: Api, project: str, rep_ids: list[str], site: str, status: int,
         for item in items:
             item["priority"] = priority
     ok(api.post(f"{{api}}/{project}/state/bulk", json={"items": items}), 204)
+
+
+def catalog_ids(api: Api, project: str, representation: dict) -> dict[str, str]:
+    """The folder, product, version and representation ids of a published representation."""
+    version = ok(api.get(f"/api/projects/{project}/versions/{representation['versionId']}"))
+    product = ok(api.get(f"/api/projects/{project}/products/{version['productId']}"))
+    return {"folder_id": product["folderId"], "product_id": product["id"],
+            "version_id": version["id"], "representation_id": representation["id"]}
+
+
+@contextmanager
+def postgres_database(admin_engine: sa.Engine) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped on leaving (for wider scopes
+    than the function-scoped ``pg_url`` fixture)."""
+    name = f"sitesync_test_{uuid.uuid4().hex[:12]}"
+    with admin_engine.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_engine.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin_engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
