@@ -80,6 +80,10 @@ NOT_FOUND_CODES = (DIR_NOT_FOUND, FILE_NOT_FOUND)
 # smooth over one dropped connection inside a transfer without long pacer sleeps.
 COMMON_FLAGS = ("--ask-password=false", "--retries", "1", "--low-level-retries", "2")
 QUICK_FLAGS = ("--contimeout", "5s", "--timeout", "10s", "--low-level-retries", "1")
+# rclone's own defaults (1 min to connect, 5 min of silence) would hold a transfer on a
+# stalled link for minutes; these fail it as Transient sooner. Quick commands override them.
+CONNECT_TIMEOUT = "15s"
+IO_TIMEOUT = "60s"
 QUICK_TIMEOUT = 30.0  # seconds, for is_active
 ABORT_WAIT = 15.0  # seconds an interrupted rcat gets to clean up before it is killed
 HASH_PREFERENCE = ("sha256", "sha1", "md5")  # hashes SiteSync can check, strongest first
@@ -253,7 +257,8 @@ class RcloneProvider(AbstractProvider):
         return result.stdout.strip()
 
     def _argv(self, command: str, *args: str, quick: bool = False) -> list[str]:
-        return [self.binary, command, *args, *COMMON_FLAGS, *(QUICK_FLAGS if quick else ())]
+        return [self.binary, command, *args, *COMMON_FLAGS, "--contimeout", CONNECT_TIMEOUT,
+                "--timeout", IO_TIMEOUT, *(QUICK_FLAGS if quick else ())]
 
     def _run(self, command: str, *args: str,
              quick: bool = False) -> subprocess.CompletedProcess[bytes]:

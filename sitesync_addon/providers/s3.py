@@ -128,6 +128,9 @@ class S3Provider(AbstractProvider, atomic_write=True, hash_on_write=True):
     # Two tries in all: botocore's second try smooths over one dropped connection; longer
     # waits are the engine's (it backs the site off on Transient, without holding a thread).
     RETRIES: ClassVar[dict[str, Any]] = {"mode": "standard", "total_max_attempts": 2}
+    # Seconds to connect, and that a socket may stay silent before a call fails (Transient).
+    CONNECT_TIMEOUT = 10.0
+    READ_TIMEOUT = 120.0
 
     def __init__(self, site_name: str, settings: dict[str, Any], roots: dict[str, str]) -> None:
         super().__init__(site_name, settings, roots)
@@ -182,7 +185,8 @@ class S3Provider(AbstractProvider, atomic_write=True, hash_on_write=True):
 
             client = self._new_client(max_pool_connections=2 * self.PART_CONCURRENCY
                                       + self.max_concurrency,
-                                      connect_timeout=10, read_timeout=120,
+                                      connect_timeout=self.CONNECT_TIMEOUT,
+                                      read_timeout=self.READ_TIMEOUT,
                                       retries=self.RETRIES)
             config = TransferConfig(multipart_threshold=self.MULTIPART_THRESHOLD,
                                     multipart_chunksize=self.PART_SIZE,

@@ -268,9 +268,10 @@ class SftpProvider(AbstractProvider):
 
     # -- channels -----------------------------------------------------------------------------
 
-    def _borrow(self, timeout: float = CONNECT_TIMEOUT) -> paramiko.SFTPClient:
+    def _borrow(self, timeout: float | None = None) -> paramiko.SFTPClient:
         import paramiko
 
+        timeout = timeout or CONNECT_TIMEOUT  # read now, not at import: tests shorten it
         if not self._slots.acquire(timeout=CHANNEL_WAIT):
             raise Transient(f"site '{self.site_name}': no SFTP channel to "
                                          f"{self.where} came free in {CHANNEL_WAIT:.0f} s")
