@@ -302,6 +302,10 @@ def refresh_aggregates(conn: Connection, keys: Iterable[tuple[uuid.UUID, str]],
     """Recompute the aggregated status of (representation, site) rows from their files, and
     publish a ``state`` event for every row whose status changed."""
     keys = list(set(keys))
+    # Lock the rows before reading their files: under READ COMMITTED two writers (two sync
+    # services finishing the last files) would each miss the other's uncommitted files and
+    # both store a stale status. Locked first, the second reads what the first committed.
+    lock_site_states(conn, keys)
     found: dict[tuple, _Aggregate] = {}
     for chunk in _chunks(keys):
         # The stored status comes with the files, so a change is seen without another query.
