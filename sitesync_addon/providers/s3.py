@@ -352,9 +352,21 @@ class S3Provider(AbstractProvider, atomic_write=True, hash_on_write=True):
             if isinstance(body, bytes):
                 self._client.put_object(Bucket=self._bucket, Key=key, Body=body, **extra)
                 return len(body)
+            if size >= self.MULTIPART_THRESHOLD:
+                self._abort_stale_uploads(key)
             self._transfers.upload(body, self._bucket, key, extra_args=extra,
                                    subscribers=[_Known(size)]).result()
         return body.count
+
+    def _abort_stale_uploads(self, key: str) -> None:
+        """Abort multipart uploads left open under ``key``: the abort of a failed upload
+        cannot reach a store that is down, and its parts would be stored (and billed) for
+        good. The file's lease means no other service is writing this key now."""
+        listed = self._client.list_multipart_uploads(Bucket=self._bucket, Prefix=key)
+        for upload in listed.get("Uploads", []):
+            if upload["Key"] == key:
+                self._client.abort_multipart_upload(Bucket=self._bucket, Key=key,
+                                                    UploadId=upload["UploadId"])
 
     def copy(self, source: str, target: str) -> None:
         """A server-side copy (multipart when large) that keeps the stored hash."""

@@ -4,7 +4,8 @@ Every port it opens (master, volume, filer, S3, admin and their gRPC twins) is p
 so parallel test workers never clash, and its local sockets live in its data folder. One
 server per test session (per xdist worker): case modules, whose fixtures other modules copy
 without this one, take it through ``shared_seaweedfs(request)``; tests use the ``seaweedfs``
-fixture. ``running_seaweedfs`` is a plain context manager for the benchmarks.
+fixture. ``running_seaweedfs`` is a plain context manager for the benchmarks. A test of its
+own server may ``kill()`` it (-9) and ``restart()`` it on the same ports and data.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ class SeaweedFS:
     access_key: str = ACCESS_KEY
     secret_key: str = SECRET_KEY
     region: str = REGION
+    command: list[str] = field(default_factory=list)  # how it was started, to start it again
 
     def settings(self, prefix: str = "", secret: str | None = None) -> dict[str, Any]:
         """An ``s3`` site block for this server."""
@@ -69,11 +71,33 @@ class SeaweedFS:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self._remove_sockets()
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, connections cut, uploads left as they are."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def restart(self, timeout: float = 60.0) -> None:
+        """Start it again on the same ports and data (after ``kill`` or ``stop``); returns
+        once the bucket answers."""
+        self.kill()
+        self._remove_sockets()  # a killed server leaves them behind: they would block a bind
+        self.process = _launch(self.command, self.folder, self.log)
+        try:
+            _wait_for_bucket(self, timeout, create=False)
+        except _Exited as exc:
+            raise RuntimeError(f"weed mini did not start again: {exc}") from None
+
+    def _remove_sockets(self) -> None:
         # gRPC sockets have fixed paths in /tmp, named by port: remove this server's own.
         for flag, port in self.ports.items():
             if flag.endswith(".grpc"):
                 Path(f"/tmp/seaweedfs-{flag.partition('.')[0]}-grpc-{port}.sock").unlink(
                     missing_ok=True)
+        for name in ("filer.sock", "s3.sock"):
+            (self.folder / name).unlink(missing_ok=True)
 
 
 def free_ports(count: int) -> list[int]:
@@ -123,10 +147,20 @@ def _start(folder: Path, timeout: float) -> SeaweedFS:
                f"-filer.localSocket={folder / 'filer.sock'}",
                f"-s3.localSocket={folder / 's3.sock'}"]
     log = folder / "weed.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(command, cwd=folder, stdin=subprocess.DEVNULL,
-                                   stdout=output, stderr=subprocess.STDOUT)
-    server = SeaweedFS(f"http://127.0.0.1:{ports['s3.port']}", folder, process, log, ports)
+    server = SeaweedFS(f"http://127.0.0.1:{ports['s3.port']}", folder,
+                       _launch(command, folder, log), log, ports, command=command)
+    _wait_for_bucket(server, timeout, create=True)
+    return server
+
+
+def _launch(command: list[str], folder: Path, log: Path) -> subprocess.Popen:
+    with open(log, "ab") as output:  # a restart's lines follow the first run's
+        return subprocess.Popen(command, cwd=folder, stdin=subprocess.DEVNULL, stdout=output,
+                                stderr=subprocess.STDOUT)
+
+
+def _wait_for_bucket(server: SeaweedFS, timeout: float, create: bool) -> None:
+    """Until the S3 gateway answers for the bucket (creating it on the first start)."""
     client = boto3.client("s3", endpoint_url=server.endpoint_url, region_name=REGION,
                           aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
                           config=Config(retries={"max_attempts": 1}, connect_timeout=1,
@@ -134,13 +168,16 @@ def _start(folder: Path, timeout: float) -> SeaweedFS:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            client.create_bucket(Bucket=BUCKET)
-            return server
+            if create:
+                client.create_bucket(Bucket=BUCKET)
+            else:
+                client.head_bucket(Bucket=BUCKET)
+            return
         except Exception as exc:  # noqa: BLE001 - not up yet: the S3 gateway starts after the filer
-            exited = process.poll() is not None
+            exited = server.process.poll() is not None
             if exited or time.monotonic() > deadline:
                 server.stop()
-                tail = log.read_text(errors="replace")[-2000:]
+                tail = server.log.read_text(errors="replace")[-2000:]
                 if exited:
                     raise _Exited(tail) from None
                 raise RuntimeError(f"weed mini did not answer ({exc}): {tail}") from None
