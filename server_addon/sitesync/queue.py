@@ -77,8 +77,10 @@ def _candidates(conn: Connection, *, project_id: uuid.UUID, target: str, source:
 
 
 def claim(conn: Connection, *, project_id: uuid.UUID, local_site: str, remote_site: str,
-          holder: str, limit: int, lease_seconds: float) -> list[dict]:
-    """Lease up to ``limit`` files to ``holder`` (see ``lease_holder``), most urgent first."""
+          holder: str, limit: int, lease_seconds: float,
+          claim_id: str | None = None) -> list[dict]:
+    """Lease up to ``limit`` files to ``holder`` (see ``lease_holder``), most urgent first;
+    ``claim_id`` names this call, for ``release_worker``."""
     if local_site == remote_site:
         return []
     if pauses.is_server_paused(conn) or pauses.is_project_paused(conn, project_id=project_id):
@@ -100,7 +102,7 @@ def claim(conn: Connection, *, project_id: uuid.UUID, local_site: str, remote_si
         file_states.c.representation_id == bindparam("rid"),
         file_states.c.site == bindparam("target"), file_states.c.file_id == bindparam("fid"))
         .values(status=SiteSyncStatus.IN_PROGRESS, lease_owner=holder,
-                lease_expires_at=expires, updated_at=now),
+                lease_expires_at=expires, lease_claim=claim_id, updated_at=now),
         [{"rid": row.representation_id, "target": target, "fid": row.file_id}
          for row, target, _, _ in found])
     refresh_aggregates(conn, {(item[0].representation_id, item[1]) for item in found}, now)
@@ -180,18 +182,21 @@ def _moved_item(row: Any, values: dict, now: float) -> dict:
             "bytesPerSecond": speed}
 
 
-def release_worker(conn: Connection, *, project_id: uuid.UUID, holder: str) -> int:
-    """Return every file ``holder`` holds to the queue (its service died or stopped)."""
+def release_worker(conn: Connection, *, project_id: uuid.UUID, holder: str,
+                   claim_id: str | None = None) -> int:
+    """Return every file ``holder`` holds to the queue (its service died or stopped), or
+    only those of the claim ``claim_id`` (its answer never reached the worker)."""
+    mine = [file_states.c.project_id == project_id, file_states.c.lease_owner == holder]
+    if claim_id is not None:
+        mine.append(file_states.c.lease_claim == claim_id)
     held = [(row.representation_id, row.site) for row in conn.execute(
-        select(file_states.c.representation_id, file_states.c.site).where(
-            file_states.c.project_id == project_id, file_states.c.lease_owner == holder))]
+        select(file_states.c.representation_id, file_states.c.site).where(*mine))]
     if not held:
         return 0
     now = time.time()
-    conn.execute(update(file_states).where(
-        file_states.c.project_id == project_id, file_states.c.lease_owner == holder)
-        .values(status=SiteSyncStatus.QUEUED, lease_owner=None, lease_expires_at=None,
-                updated_at=now))
+    conn.execute(update(file_states).where(*mine)
+                 .values(status=SiteSyncStatus.QUEUED, lease_owner=None,
+                         lease_expires_at=None, lease_claim=None, updated_at=now))
     refresh_aggregates(conn, set(held), now)
     return len(held)
 

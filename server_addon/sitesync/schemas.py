@@ -15,6 +15,8 @@ SiteName = Annotated[str, StringConstraints(pattern=SITE_ID_PATTERN, min_length=
                                             max_length=255)]
 # Stored with the key's id (37 characters) before it as the lease holder, in 255.
 WorkerId = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+ClaimId = Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                           pattern=r"^[A-Za-z0-9_.:-]+$")]
 ErrorText = Annotated[str, StringConstraints(max_length=4000, pattern=NO_NUL)]
 Priority = Annotated[int, Field(ge=1, le=1000)]
 MAX_PAGE_LENGTH = 1000
@@ -128,6 +130,9 @@ class ClaimRequest(ApiRequest):
     worker_id: WorkerId
     limit: int = Field(100, ge=1, le=1000)
     lease_seconds: float = Field(300, ge=1, le=86_400)
+    claim_id: ClaimId | None = Field(None, description=(
+        "The caller's id for this call: if its answer is lost, release with the same "
+        "claimId returns the files it leased to the queue at once."))
 
 
 class WorkItem(ApiModel):
@@ -171,6 +176,9 @@ class ReportResult(ApiModel):
 
 class ReleaseRequest(ApiRequest):
     worker_id: WorkerId
+    claim_id: ClaimId | None = Field(None, description=(
+        "Only the files leased by the claim of this id (one whose answer was lost); "
+        "without it, every file the worker holds."))
 
 
 class ReleaseResult(ApiModel):

@@ -54,6 +54,9 @@ file_states = Table(
     Column("updated_at", Float, nullable=False),
     Column("lease_owner", String(255), nullable=True),
     Column("lease_expires_at", Float, nullable=True),
+    # The claim call that handed the lease out: a worker that never got that call's answer
+    # releases its files by this id instead of leaving them leased until the lease ends.
+    Column("lease_claim", String(64), nullable=True),
     ForeignKeyConstraint(["representation_id", "site"],
                          [site_states.c.representation_id, site_states.c.site],
                          ondelete="CASCADE"),

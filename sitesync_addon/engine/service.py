@@ -16,6 +16,7 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Protocol
@@ -30,7 +31,7 @@ from sitesync_addon.engine.reporter import Key, Reporter, key_of
 from sitesync_addon.engine.slots import ServiceSlot
 from sitesync_addon.engine.temp_files import TempJournal
 from sitesync_addon.engine.transfer import TransferRequest, transfer
-from sitesync_addon.errors import ResumableError, ServerError, SiteSyncError
+from sitesync_addon.errors import ResumableError, ServerError, ServerUnreachable, SiteSyncError
 from sitesync_addon.paths import template_to_site_path
 from sitesync_addon.providers.base import AbstractProvider
 from sitesync_addon.sites import DEFAULT_SITE, SiteResolver
@@ -94,6 +95,7 @@ class SyncService(threading.Thread):
         self._workers: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._claimed: dict[Key, threading.Event] = {}  # claimed, not finished: cancel events
+        self._unanswered_claims: list[tuple[str, str]] = []  # (project, claim id), answers lost
         self._held_in: dict[str, str] = {}  # held site -> a project to probe it in
         self._slots: dict[str, threading.Semaphore] = {}
         self._retry_at: list[float] = []  # monotonic times failed files may go again
@@ -256,6 +258,7 @@ class SyncService(threading.Thread):
             self.reporter.heartbeat_now()
         if self.reporter.backlogged():  # old reports first: they must not undo new claims
             return 0
+        self._release_unanswered_claims()
         claimed = 0
         for project in projects:
             for local, remote in self.site_pairs(project):
@@ -269,8 +272,13 @@ class SyncService(threading.Thread):
             room = self.config.claim_limit - self._queue.qsize()
             if room <= 0:
                 break
-            items = self.client.work.claim(project, local, remote, self.worker_id, room,
-                                           self.config.lease_seconds)
+            claim_id = uuid.uuid4().hex
+            try:
+                items = self.client.work.claim(project, local, remote, self.worker_id, room,
+                                               self.config.lease_seconds, claim_id)
+            except ServerUnreachable:  # the server may have leased files all the same
+                self._unanswered_claims.append((project, claim_id))
+                raise
             for item in items:
                 with self._lock:
                     self._claimed[key_of(project, item)] = threading.Event()
@@ -280,6 +288,16 @@ class SyncService(threading.Thread):
             if len(items) < room:
                 break
         return claimed
+
+    def _release_unanswered_claims(self) -> None:
+        """Give back the files of claims whose answers were lost, at once: they would stay
+        leased to this service, unmoved, until their leases ran out."""
+        while self._unanswered_claims:
+            project, claim_id = self._unanswered_claims[0]
+            released = self.client.work.release(project, self.worker_id, claim_id)
+            if released:
+                log.info("gave back %d file(s) of a claim whose answer was lost", released)
+            self._unanswered_claims.pop(0)
 
     def remove_leftovers(self) -> int:
         """Delete the temporary files that services of this site killed earlier left behind,

@@ -27,7 +27,7 @@ class FakeWork:
         self.lock = threading.Lock()
 
     def claim(self, project: str, local: str, remote: str, worker: str, limit: int,
-              lease: float) -> list[dict[str, Any]]:
+              lease: float, claim_id: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
             if self.fail_claims:
                 self.fail_claims -= 1
@@ -44,7 +44,7 @@ class FakeWork:
             self.done += [r["fileId"] for r in reports if r["outcome"] == "done"]
         return [{"accepted": True, "paused": False} for _ in reports]
 
-    def release(self, project: str, worker: str) -> int:
+    def release(self, project: str, worker: str, claim_id: str | None = None) -> int:
         return 0
 
 

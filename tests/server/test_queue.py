@@ -218,6 +218,33 @@ def test_release_returns_every_file_a_worker_held(api, project):
     assert len(claim(api, project, worker="crashed")) == 3
 
 
+def test_release_by_claim_id_frees_only_the_files_of_a_lost_claim(api, project):
+    """A claim whose answer never arrived: its files go back at once, while the files the
+    worker holds from an earlier claim stay its own."""
+    pub = publish(api, project, count=2, files=2)
+    stamp(api, project, pub.ids, "studio", OK)
+    stamp(api, project, pub.ids, "ws1", QUEUED)
+    held = ok(api.post(f"{{api}}/{project}/work/claim", json={
+        "localSite": "ws1", "remoteSite": "studio", "workerId": "w1", "limit": 2,
+        "claimId": "c-1"}))
+    lost = ok(api.post(f"{{api}}/{project}/work/claim", json={
+        "localSite": "ws1", "remoteSite": "studio", "workerId": "w1", "limit": 2,
+        "claimId": "c-2"}))
+    assert len(held) == len(lost) == 2
+    assert claim(api, project, worker="w2") == []  # everything is leased
+    released = ok(api.post(f"{{api}}/{project}/work/release",
+                           json={"workerId": "w1", "claimId": "c-2"}))
+    assert released == {"released": 2}
+    again = claim(api, project, worker="w2")
+    assert sorted(i["fileId"] for i in again) == sorted(i["fileId"] for i in lost)
+    assert all(r["accepted"] for r in report(api, project, held, "done"))
+    assert ok(api.post(f"{{api}}/{project}/work/release",
+                       json={"workerId": "w2", "claimId": "c-2"})) == {"released": 0}
+    bad = api.post(f"{{api}}/{project}/work/release", json={"workerId": "w1",
+                                                            "claimId": "no spaces"})
+    assert bad.status_code == 422 and "claimId" in bad.text
+
+
 def test_progress_answers_tell_about_pauses(api, project):
     pub = publish(api, project, files=1)
     stamp(api, project, pub.ids, "studio", OK)

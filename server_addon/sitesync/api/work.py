@@ -25,7 +25,8 @@ def claim_work(project: ProjectDep, principal: PrincipalDep, db: DbDep,
         return queue.claim(conn, project_id=project.id, local_site=body.local_site,
                            remote_site=body.remote_site,
                            holder=queue.lease_holder(principal.key_id, body.worker_id),
-                           limit=body.limit, lease_seconds=body.lease_seconds)
+                           limit=body.limit, lease_seconds=body.lease_seconds,
+                           claim_id=body.claim_id)
 
 
 @router.post("/{project}/work/report", response_model=list[ReportResult])
@@ -53,11 +54,12 @@ def report_work(project: ProjectDep, principal: PrincipalDep, db: DbDep,
 def release_work(project: ProjectDep, principal: PrincipalDep, db: DbDep,
                  body: ReleaseRequest) -> dict:
     """Return every file leased to ``workerId`` (claimed with this key) to the queue, e.g.
-    when its service died."""
+    when its service died; with ``claimId``, only the files of that claim."""
     with db.write() as conn:
         released = queue.release_worker(
             conn, project_id=project.id,
-            holder=queue.lease_holder(principal.key_id, body.worker_id))
+            holder=queue.lease_holder(principal.key_id, body.worker_id),
+            claim_id=body.claim_id)
         if released:
             events.publish(conn, kind="new_work", project=project.name)
     return {"released": released}
