@@ -435,8 +435,21 @@ class SyncService(threading.Thread):
             self.health.succeeded(item["sourceSite"])
             self.health.succeeded(item["targetSite"])
             self.reporter.outcome(project, item, "done")
+            self._delete_kept_leftovers(target)
         finally:
             self._observe("finished", item, outcome)
+
+    def _delete_kept_leftovers(self, target: AbstractProvider) -> None:
+        """Temporary files a failed transfer could not delete (the link to the site was down)
+        go once a transfer to that site succeeds again, not only at the next start."""
+        for entry, path in self.journal.kept_on(target.site_name):
+            try:
+                target.delete(path)
+            except SiteSyncError as exc:
+                log.debug("the leftover %s on site '%s' stays for now: %s", path,
+                          target.site_name, exc)
+            else:
+                self.journal.deleted(entry)
 
     def _observe(self, event: str, *args: object) -> None:
         """Tell the observer (progress bars, a window); its failures never stop a transfer."""

@@ -66,6 +66,18 @@ class TempJournal:
                 self._kept[entry] = record
             self._compact()
 
+    def kept_on(self, site: str) -> list[tuple[int, str]]:
+        """(entry, path) of the leftovers on ``site`` a failed cleanup could not delete."""
+        with self._lock:
+            return [(entry, record["path"]) for entry, record in self._kept.items()
+                    if record["site"] == site]
+
+    def deleted(self, entry: int) -> None:
+        """A kept leftover is gone now."""
+        with self._lock:
+            if self._kept.pop(entry, None) is not None:
+                self._write({"done": entry})
+
     def _compact(self) -> None:
         """Start the journal afresh once it is large and no transfer is open; leftovers are
         written again."""
