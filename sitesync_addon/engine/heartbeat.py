@@ -10,13 +10,14 @@ import logging
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sitesync_addon.client.services import Services
 from sitesync_addon.errors import ServerError
 from sitesync_addon.version import __version__
 
 log = logging.getLogger(__name__)
+REFUSED = (403, 409)  # a key that may not run as this site; a service id another key uses
 
 
 @dataclass
@@ -26,6 +27,7 @@ class HeartbeatSender:
     site: str
     projects: Callable[[], list[str]]  # the enabled projects the service serves now
     every: float
+    _refused: str = field(default="", init=False)  # the refusal last logged
 
     def send(self, files_in_flight: int, bytes_per_second: float) -> bool:
         """True when the server took it."""
@@ -34,7 +36,12 @@ class HeartbeatSender:
                                     __version__, os.getpid(), self.projects(),
                                     files_in_flight, bytes_per_second)
         except ServerError as exc:
-            log.debug("heartbeat skipped: %s", exc)
+            if exc.status_code in REFUSED and str(exc) != self._refused:
+                # The key may not run a service as this site: say so once, plainly.
+                log.warning("the server refused this service's heartbeat: %s", exc)
+            else:
+                log.debug("heartbeat skipped: %s", exc)
+            self._refused = str(exc) if exc.status_code in REFUSED else ""
             return False
         except Exception:  # a bug here must not stop the reports  # noqa: BLE001
             log.warning("heartbeat failed", exc_info=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sitesync_addon import SiteSyncAddon
 from sitesync_addon.engine.config import CLAIM_LIMIT
 from sitesync_addon.engine.temp_files import TEMP_SUFFIX
 from sitesync_addon.hashing import hash_file
@@ -17,7 +18,8 @@ from sitesync_addon.client.http import Http
 from sitesync_addon.client.work import Work
 from sitesync_addon.errors import ServerError
 from sitesync_addon.status import SiteSyncStatus
-from tests.conftest import both_databases
+from tests.conftest import ADMIN_KEY, Api, both_databases
+from tests.server.helpers import artist_with_id
 from tests.studio import LOCAL_ID, PROJECT, Throttle
 
 
@@ -440,3 +442,26 @@ def test_every_retry_wakes_at_its_own_backoff_not_at_loop_delay(studio, thread):
     wait_for(failed, 20)  # three tries within seconds, not three loop delays
     state = studio.artist.get_repre_sync_state(PROJECT, rep["id"], LOCAL_ID, "studio")
     assert state["localStatus"]["retries"] == 3
+
+
+def test_a_refused_heartbeat_is_said_once_as_a_warning(studio, tmp_path, caplog):
+    """An artist key's service may run only as a site id the key holds: a service as a site
+    registered to another key is refused, and the service says so once, not silently."""
+    admin = Api(studio.url, ADMIN_KEY)
+    owner, owner_id = artist_with_id(admin, [PROJECT])
+    other, _ = artist_with_id(admin, [PROJECT])
+    ok = admin.put(f"/api/keys/{owner_id}/sites/ws9")
+    assert ok.status_code < 300, ok.text
+    intruder = SiteSyncAddon(studio.url, other.session.headers["Authorization"][7:],
+                             site_id="ws9")
+    thread = intruder.create_service(state_dir=tmp_path / "state", heartbeat_every=0.2)
+    caplog.set_level("DEBUG", logger="sitesync_addon.engine.heartbeat")
+    thread.start()
+    try:
+        wait_for(lambda: sum("refused" in r.message for r in caplog.records) >= 1, 10)
+        time.sleep(1.0)  # several more beats, refused the same way
+    finally:
+        thread.stop()
+    refusals = [r for r in caplog.records if "refused" in r.message]
+    assert len(refusals) == 1 and refusals[0].levelname == "WARNING"
+    assert "registered to another key" in refusals[0].message
