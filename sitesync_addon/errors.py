@@ -21,6 +21,7 @@ at the boundary, so the engine can decide what happens next by class alone::
         ├── NotFound (FileNotFoundError)
         ├── PermissionDenied (PermissionError)
         ├── NoSpace
+        │   └── DiskFull (SiteUnavailable)  a disk this machine mounts is full: hold the site
         ├── PathEscapesRoot (ValueError)
         └── VerificationFailed            the bytes written have another size or hash
 
@@ -105,6 +106,11 @@ class PermissionDenied(ProviderError, PermissionError):
 
 class NoSpace(ProviderError):
     """The site has no room (disk full, quota reached)."""
+
+
+class DiskFull(NoSpace, SiteUnavailable):
+    """A disk this machine mounts has no room: a condition of the site, not of the file, so
+    the engine holds the site (no retry counted) and probes it until space frees."""
 
 
 class PathEscapesRoot(ProviderError, ValueError):

@@ -159,6 +159,9 @@ def _kernel_copy(reader: BinaryIO, writer: BinaryIO, count: int, path: str,
         writer.write(data)
         return len(data)
     except OSError as exc:  # a full or vanished disk, in the engine's own copy loop
+        translate = getattr(writer, "translate", None)
+        if translate is not None and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise translate(exc) from None  # the target's own rules: a full disk holds it
         raise os_error(exc, f"copying {path} to site '{target.site_name}'") from None
 
 

@@ -1,12 +1,18 @@
 """``local_drive``: a folder tree on a disk this machine mounts."""
 from __future__ import annotations
 
+import errno
 import os
+import shutil
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from sitesync_addon.errors import (
+    DiskFull,
     NotFound,
     PathEscapesRoot,
     ProviderError,
@@ -23,6 +29,20 @@ from sitesync_addon.providers.base import (
 )
 from sitesync_addon.providers.hookspecs import hookimpl
 
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+# A full disk is tried again after this long even if no space freed that statvfs shows (a
+# quota, inodes, a network file system that reports free space loosely).
+ROOM_RECHECK = 300.0
+
+
+@dataclass(frozen=True)
+class _Room:
+    """The free bytes a root waits for after a write there found no room."""
+
+    needed: int
+    sized: bool  # the write had taken blocks, so ``needed`` reflects its file's size
+    since: float  # monotonic
+
 
 class LocalDriveSettings(ProviderSettings):
     """A folder tree on a disk this machine mounts; the site's ``root`` says where."""
@@ -32,7 +52,9 @@ class LocalDriveProvider(AbstractProvider):
     """Paths are ``ROOT_NAME/rest/of/path``: the first part names one of the site's roots.
 
     Writes are not atomic (a file grows under its name), so the engine writes to a temporary
-    name and renames."""
+    name and renames. A full disk is the site's condition, not the file's: a write that finds
+    no room raises ``DiskFull`` (the engine holds the site) and ``is_active()`` says no until
+    at least the room that write needed is free."""
 
     code = "local_drive"
     title = "Local drive"
@@ -44,6 +66,8 @@ class LocalDriveProvider(AbstractProvider):
         self._resolved_roots: dict[str, str] = {}
         self._safe_folders: set[str] = set()  # folders known to lie inside their root
         self._made_folders: set[str] = set()
+        self._room_lock = threading.Lock()
+        self._room_needed: dict[str, _Room] = {}  # roots that ran out of space
 
     def _root(self, root_name: str) -> str:
         if root_name not in self._resolved_roots:
@@ -88,12 +112,56 @@ class LocalDriveProvider(AbstractProvider):
 
         def translate(exc: Exception) -> ProviderError:
             if isinstance(exc, OSError):
-                return os_error(exc, where)
+                return self._os_error(exc, where, path)
             return ProviderError(f"{where}: {type(exc).__name__}: {exc}")
         return translate
 
+    def _os_error(self, exc: OSError, where: str, path: str) -> ProviderError:
+        if exc.errno in NO_ROOM:
+            return self._disk_full(exc, path)
+        return os_error(exc, where)
+
+    def _disk_full(self, exc: OSError, path: str) -> DiskFull:
+        root = self._root(relative_path(path).partition("/")[0])
+        try:
+            written = _allocated(os.stat(self._real(path)))
+        except OSError:
+            written = 0
+        self._note_no_room(root, _Room(_free_bytes(root) + written + 1, written > 0,
+                                       time.monotonic()))
+        reason = exc.strerror or "no space left"
+        return DiskFull(f"site '{self.site_name}' has no space left at {root} ({reason}, "
+                        f"writing {path}): free space there; its files wait and go on by "
+                        "themselves once there is room")
+
+    def _note_no_room(self, root: str, room: _Room) -> None:
+        """Keep the least room a failed write needed: free now plus the blocks it took (freed
+        when its temporary file is deleted), so a probe waits for space to free. Of writes that
+        failed together the smallest that had taken blocks counts (once the others' temporary
+        files are gone it may fit); one that took none (the others held the space) tells
+        nothing about its size."""
+        with self._room_lock:
+            known = self._room_needed.get(root)
+            if (known is None or (room.sized and not known.sized)
+                    or (room.sized == known.sized and room.needed < known.needed)):
+                self._room_needed[root] = room
+
+    def _has_room(self) -> bool:
+        """False while a root that ran out of space has less free than a write there needed."""
+        with self._room_lock:
+            waiting = dict(self._room_needed)
+        for root, room in waiting.items():
+            if (_free_bytes(root) < room.needed
+                    and time.monotonic() - room.since < ROOM_RECHECK):
+                return False
+            with self._room_lock:
+                if self._room_needed.get(root) is room:
+                    del self._room_needed[root]
+        return True
+
     def is_active(self) -> bool:
-        return bool(self.roots) and all(Path(p).is_dir() for p in self.roots.values())
+        return (bool(self.roots) and all(Path(p).is_dir() for p in self.roots.values())
+                and self._has_room())
 
     def stat(self, path: str) -> FileStat | None:
         try:
@@ -127,7 +195,8 @@ class LocalDriveProvider(AbstractProvider):
                 os.makedirs(folder, exist_ok=True)
                 raw = open(target, "wb")  # noqa: SIM115 - returned to the caller, who closes it
         except OSError as exc:
-            raise os_error(exc, f"writing {path} on site '{self.site_name}'") from None
+            raise self._os_error(exc, f"writing {path} on site '{self.site_name}'",
+                                 path) from None
         return TranslatedStream(  # type: ignore[return-value]  # RawIOBase as BinaryIO
             raw, self._error("writing", path))
 
@@ -157,6 +226,20 @@ class LocalDriveProvider(AbstractProvider):
             for name in names:
                 full = Path(dirpath) / name
                 yield f"{folder.rstrip('/')}/{full.relative_to(base).as_posix()}"
+
+
+def _free_bytes(folder: str) -> int:
+    """Bytes an unprivileged writer may still use on the file system of ``folder``."""
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:  # gone: no room
+        return 0
+
+
+def _allocated(info: os.stat_result) -> int:
+    """The bytes deleting a file frees: its blocks where the system tells them (POSIX)."""
+    blocks = getattr(info, "st_blocks", None)
+    return blocks * 512 if blocks is not None else info.st_size
 
 
 def _remember(known: set[str], folder: str, limit: int = 100_000) -> None:
