@@ -48,7 +48,7 @@ class Reporter(threading.Thread):
                  final_delay: float = 0.5, on_done: DoneHandler | None = None,
                  heartbeat: HeartbeatSender | None = None,
                  moving_every: float = MOVING_EVERY,
-                 on_returned: Callable[[], None] | None = None) -> None:
+                 on_returned: Callable[[list[float]], None] | None = None) -> None:
         super().__init__(name="sitesync-report", daemon=True)
         self.work = work
         self.worker_id = worker_id
@@ -56,8 +56,8 @@ class Reporter(threading.Thread):
         self.progress_every = progress_every
         self.on_answer = on_answer
         self.on_done = on_done  # called here, after the server took a "done"
-        # Called once files went back to the queue (errors, releases): they may be claimed
-        # again now, not a loop later.
+        # Called once files went back to the queue (errors, releases), with their backoffs in
+        # seconds from now (0 for a release): they may be claimed again then, not a loop later.
         self.on_returned = on_returned
         self.batch_size = batch_size
         self.final_delay = min(final_delay, progress_every)
@@ -192,10 +192,10 @@ class Reporter(threading.Thread):
         kept = finals  # if sending breaks, keep them all: a report taken twice is refused
         try:
             kept = self._send_finals(finals)
-            returned = any(r["outcome"] != "done" for project, reports in finals.items()
-                           if project not in kept for r in reports)
+            returned = [float(r.get("retryAfter") or 0.0) for project, reports in finals.items()
+                        if project not in kept for r in reports if r["outcome"] != "done"]
             if returned and self.on_returned is not None:
-                self.on_returned()
+                self.on_returned(sorted(set(returned)))
         finally:
             with self._cond:
                 for project, reports in kept.items():

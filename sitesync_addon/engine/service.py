@@ -126,7 +126,7 @@ class SyncService(threading.Thread):
                         self.config.log_progress_sec, self._on_answer,
                         batch_size=self.config.claim_limit, on_done=self._update_alternatives,
                         heartbeat=heartbeat, moving_every=self.config.moving_progress_sec,
-                        on_returned=self.wake)
+                        on_returned=self._returned)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -169,6 +169,14 @@ class SyncService(threading.Thread):
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _returned(self, backoffs: list[float]) -> None:
+        """Files went back to the queue: claim now, and again as each backoff ends. The
+        server counts a backoff from when it took the report, so the wake does too."""
+        now = time.monotonic()
+        with self._lock:
+            self._retry_at.extend(now + delay for delay in backoffs if delay > 0)
+        self.wake()
 
     @property
     def stop_requested(self) -> bool:
@@ -473,9 +481,8 @@ class SyncService(threading.Thread):
             log.warning("%s -> %s: %s", item["sourceSite"], item["targetSite"], error)
             self.counters.add(failed=1)
             delay = jittered(self.config.retry_backoff_base, item["retries"], 600.0)
+            # The loop comes back for it when its backoff ends (``_returned``).
             self.reporter.outcome(project, item, "error", error=message, retryAfter=delay)
-            with self._lock:  # the loop comes back for it when its backoff ends
-                self._retry_at.append(time.monotonic() + delay)
             return "error"
         culprits = self._culprits(project, item)
         if action is Action.HOLD:
