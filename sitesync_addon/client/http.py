@@ -56,8 +56,14 @@ class Http:
             raise ServerUnreachable(f"{call}: {exc}") from None
         if response.status_code >= 400:
             raise _error_for(call, response)
-        if response.status_code == 204 or not response.content:
+        if response.status_code == 204:
             return None
+        if not response.content:
+            if response.headers.get("content-length") == "0":
+                return None
+            # The connection closed before the body: an answer lost on the way, not "nothing".
+            raise ServerUnreachable(f"{call}: the answer from {self.url} was cut off before "
+                                    "its body")
         try:
             return response.json()
         except ValueError:  # a proxy's HTML page, a cut answer

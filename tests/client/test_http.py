@@ -68,3 +68,30 @@ def test_a_closed_port_is_unreachable_with_a_hint() -> None:
     with pytest.raises(ServerUnreachable, match="start it with `sitesync server`") as caught:
         Http("http://127.0.0.1:1", "key").get("/api/projects")
     assert isinstance(caught.value, ServerError)
+
+
+class HeadersOnly(http.server.BaseHTTPRequestHandler):
+    """Answers 200 and closes before the body: an answer a dropped link cut short."""
+
+    protocol_version = "HTTP/1.0"  # no Content-Length: the body runs until the close
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_answer_cut_before_its_body_is_an_unreachable_server_not_none() -> None:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HeadersOnly)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        http_ = Http(f"http://127.0.0.1:{httpd.server_address[1]}", "key")
+        with pytest.raises(ServerUnreachable, match="POST /work/claim: .* cut off"):
+            http_.post("/work/claim", json={})
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

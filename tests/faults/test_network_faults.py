@@ -7,7 +7,7 @@ bytes: a permanent fault of that file). A service moves the files through the pr
 fault is injected while files move (or, for refuse and 503, before the service starts), held
 for ``FAULT_SECONDS`` and cleared. Then:
 
-- the service thread is alive;
+- the service thread is alive, and logged no error (an unexpected exception in its loop);
 - every good file ends OK on the destination with the published bytes (hash), with no retry
   counted (the fault was transient);
 - the corrupted file ends FAILED at ``retry_cnt`` with the real cause (the hash mismatch) in
@@ -36,6 +36,7 @@ transfer quickly instead of holding it for minutes.
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 import uuid
@@ -268,7 +269,8 @@ def publish(studio: Studio, target: Target) -> tuple[dict, dict]:
 @pytest.mark.parametrize(("target_name", "fault"), CASES,
                          ids=[f"{t}-{f.value}" for t, f in CASES])
 def test_files_end_ok_once_the_fault_clears(request, studio, fault_proxy, tmp_path,  # noqa: F811
-                                            target_name, fault):
+                                            caplog, target_name, fault):
+    caplog.set_level(logging.WARNING, logger="sitesync_addon")
     target = TARGETS[target_name](request, studio, fault_proxy, tmp_path)
     rep, bad = publish(studio, target)
     proxy, service = target.proxy, target.service
@@ -308,6 +310,9 @@ def test_files_end_ok_once_the_fault_clears(request, studio, fault_proxy, tmp_pa
     finally:
         service.stop()
 
+    bugs = [r.getMessage() for r in caplog.records
+            if r.name.startswith("sitesync_addon") and r.levelno >= logging.ERROR]
+    assert not bugs, f"the service logged errors under {fault.value}: {bugs}"
     ended = files()
     good = [f for f in rep["files"] if f["id"] != bad["id"]]
     burned = {f["path"]: ended[f["id"]]["message"] for f in good if ended[f["id"]]["retries"]}
