@@ -110,8 +110,8 @@ def _discard(target: AbstractProvider, write_path: str) -> bool:
     except Exception as exc:  # noqa: BLE001 - a cleanup failure must never hide the original error
         # Likely the site that just failed the transfer: one line, no traceback.
         log.warning("site '%s': could not delete %s after a failed transfer (%s: %s); it is "
-                    "deleted at the next start", target.site_name, write_path,
-                    type(exc).__name__, exc)
+                    "deleted after the next transfer to the site, or at the next start",
+                    target.site_name, write_path, type(exc).__name__, exc)
         return False
 
 

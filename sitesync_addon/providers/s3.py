@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,6 +53,8 @@ SITE_GONE = {"NoSuchBucket", "RequestTimeTooSkewed"}  # nothing on the site work
 FULL = {"507", "InsufficientStorage", "QuotaExceeded"}
 PASSING = {"429", "InternalError", "ServiceUnavailable", "SlowDown", "RequestTimeout",
            "Throttling", "ThrottlingException", "TooManyRequests", "RequestLimitExceeded"}
+
+log = logging.getLogger(__name__)
 
 
 class S3Settings(ProviderSettings):
@@ -352,21 +355,26 @@ class S3Provider(AbstractProvider, atomic_write=True, hash_on_write=True):
             if isinstance(body, bytes):
                 self._client.put_object(Bucket=self._bucket, Key=key, Body=body, **extra)
                 return len(body)
-            if size >= self.MULTIPART_THRESHOLD:
-                self._abort_stale_uploads(key)
             self._transfers.upload(body, self._bucket, key, extra_args=extra,
                                    subscribers=[_Known(size)]).result()
+        if size >= self.MULTIPART_THRESHOLD:
+            self._abort_stale_uploads(path, key)
         return body.count
 
-    def _abort_stale_uploads(self, key: str) -> None:
-        """Abort multipart uploads left open under ``key``: the abort of a failed upload
-        cannot reach a store that is down, and its parts would be stored (and billed) for
-        good. The file's lease means no other service is writing this key now."""
-        listed = self._client.list_multipart_uploads(Bucket=self._bucket, Prefix=key)
-        for upload in listed.get("Uploads", []):
-            if upload["Key"] == key:
-                self._client.abort_multipart_upload(Bucket=self._bucket, Key=key,
-                                                    UploadId=upload["UploadId"])
+    def _abort_stale_uploads(self, path: str, key: str) -> None:
+        """Abort multipart uploads still open under ``key`` once it is stored: the abort of
+        a failed upload cannot reach a store that is down, and a create request held up on a
+        broken link can arrive after its caller gave up; their parts would be stored (and
+        billed) for good. The file's lease means no other service writes this key now."""
+        try:
+            with self._errors("abort the stale uploads of", path):
+                listed = self._client.list_multipart_uploads(Bucket=self._bucket, Prefix=key)
+                for upload in listed.get("Uploads", []):
+                    if upload["Key"] == key:
+                        self._client.abort_multipart_upload(Bucket=self._bucket, Key=key,
+                                                            UploadId=upload["UploadId"])
+        except ProviderError as exc:  # the file is stored: the next upload of it sweeps again
+            log.warning("%s", exc)
 
     def copy(self, source: str, target: str) -> None:
         """A server-side copy (multipart when large) that keeps the stored hash."""
