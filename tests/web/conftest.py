@@ -96,6 +96,8 @@ def sign_in(page, key: str = ADMIN_KEY, next_path: str = "/") -> None:  # type: 
     page.get_by_label("API key").fill(key)
     page.get_by_role("button", name="Sign in").click()
     playwright_api.expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    # The button shows before the page's deferred scripts have run and hooked their controls.
+    page.wait_for_load_state("load")
 
 
 def make_key(api: Api, role: str, projects: list[str] | None = None, name: str = "key") -> dict:
