@@ -22,10 +22,16 @@ TEMP_SUFFIX = ".sitesync-part"
 _COMPACT_AT = 1024 * 1024  # bytes of journal kept before starting afresh when nothing is open
 
 
+# Unique per process (random, and the pid for forks) and per transfer (a counter): cheaper
+# than a uuid4 per file.
+_RUN = uuid.uuid4().hex[:8]
+_SERIAL = itertools.count(1)
+
+
 def temp_name(final_path: str) -> str:
     """A hidden temporary name beside the final one, unique per transfer."""
     folder, _, name = final_path.rpartition("/")
-    temp = f".{name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}"
+    temp = f".{name}.{_RUN}{os.getpid():x}-{next(_SERIAL):x}{TEMP_SUFFIX}"
     return f"{folder}/{temp}" if folder else temp
 
 
