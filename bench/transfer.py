@@ -452,14 +452,17 @@ class Bench:
 
     def stop_services(self) -> None:
         for direction, child in self.services.items():
+            if not child.alive():
+                raise self.service_error(direction, "exited during the rounds")
             self.peak_rss[direction] = proc_peak_rss(child.pid)
             if (code := child.stop()) != 0:
                 raise self.service_error(direction, f"exited {code} on SIGTERM")
 
     def service_error(self, direction: str, what: str) -> BenchError:
         path = self.workdir / f"service-{direction}.log"
+        kept = "" if self.args.keep else ", removed at exit unless --keep"
         return BenchError(f"the sync service ({direction}) {what}; the end of its log "
-                          f"({path}):\n{tail(path)}")
+                          f"({path}{kept}):\n{tail(path)}")
 
     # one round of each contender ----------------------------------------------------------
 
